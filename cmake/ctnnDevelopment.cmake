@@ -1,0 +1,16 @@
+# Settings for ctnn's own targets (tests, examples, benchmarks). Never applied to the library target:
+# consumers choose their own -march and xsimd follows it.
+add_library(ctnn_dev INTERFACE)
+target_link_libraries(ctnn_dev INTERFACE ctnn::ctnn)
+target_compile_options(ctnn_dev INTERFACE -Wall -Wextra -Wpedantic -Werror)
+if(CTNN_NATIVE)
+  target_compile_options(ctnn_dev INTERFACE -march=native)
+endif()
+if(CTNN_OPENMP)
+  find_package(OpenMP COMPONENTS CXX)
+  if(OpenMP_CXX_FOUND)
+    target_link_libraries(ctnn_dev INTERFACE OpenMP::OpenMP_CXX)
+  endif()
+endif()
+find_package(Threads REQUIRED)
+target_link_libraries(ctnn_dev INTERFACE Threads::Threads)

@@ -1,0 +1,69 @@
+#pragma once
+// Thread control. ctnn parallelises coarse work (GEMM panels, halves of a batch) with OpenMP when the
+// consumer's build enables it, and runs serially otherwise. Work is split by a fixed rule that depends only
+// on the thread count, so results are identical for a given seed and thread count.
+
+#include <cstddef>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace ctnn {
+
+namespace detail {
+inline int& thread_setting() noexcept {
+    static int threads = 0;  // 0: OpenMP's default (OMP_NUM_THREADS or the core count)
+    return threads;
+}
+}  // namespace detail
+
+// Number of threads ctnn's kernels use (1 without OpenMP).
+inline int num_threads() noexcept {
+#ifdef _OPENMP
+    const int chosen = detail::thread_setting();
+    return chosen > 0 ? chosen : omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// Select the number of threads at run time; 0 restores the default. Ignored without OpenMP.
+inline void set_num_threads(int threads) noexcept { detail::thread_setting() = threads < 0 ? 0 : threads; }
+
+// Runs body(part, parts) for part in [0, parts) with parts = min(num_threads(), max_parts), in parallel when
+// OpenMP is on. The split depends only on `parts`, never on timing.
+template <class Body>
+void parallel_parts(std::size_t max_parts, Body&& body) {
+    std::size_t parts = static_cast<std::size_t>(num_threads());
+    if (parts > max_parts) parts = max_parts;
+    if (parts <= 1) {
+        body(std::size_t{0}, std::size_t{1});
+        return;
+    }
+#ifdef _OPENMP
+#pragma omp parallel for num_threads(static_cast<int>(parts)) schedule(static, 1)
+    for (std::ptrdiff_t part = 0; part < static_cast<std::ptrdiff_t>(parts); ++part)
+        body(static_cast<std::size_t>(part), parts);
+#else
+    for (std::size_t part = 0; part < parts; ++part) body(part, parts);
+#endif
+}
+
+// [begin, end) of part `part` when `count` items are split into `parts` nearly equal contiguous ranges,
+// each a multiple of `granule` except the last.
+struct Range {
+    std::size_t begin, end;
+};
+constexpr Range split_range(std::size_t count, std::size_t part, std::size_t parts,
+                            std::size_t granule = 1) noexcept {
+    const std::size_t units = (count + granule - 1) / granule;
+    const std::size_t base = units / parts, extra = units % parts;
+    const std::size_t first = part * base + (part < extra ? part : extra);
+    const std::size_t len = base + (part < extra ? 1 : 0);
+    const std::size_t b = first * granule;
+    const std::size_t e = (first + len) * granule;
+    return {b < count ? b : count, e < count ? e : count};
+}
+
+}  // namespace ctnn
