@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# The main experiment: MNIST and Fashion-MNIST, dense and convolutional networks, normal vs shuffled pixels.
+# Usage: scripts/run_experiment.sh [arguments for shuffled_pixels...]   (from any directory)
+# Fetches the data into data/, builds examples/shuffled_pixels in build/release (-march=native: the speed
+# depends on it) and writes results/ (results.md, results.json, pictures).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+scripts/install_deps.sh --experiment
+scripts/fetch_data.sh data
+
+if [[ ! -f build/release/CMakeCache.txt || CMakePresets.json -nt build/release/CMakeCache.txt ]]; then
+    cmake --preset release
+fi
+cmake --build --preset release -j 2 --target shuffled_pixels
+
+exec build/release/examples/shuffled_pixels --data-dir data --out results "$@"
