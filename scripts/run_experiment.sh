@@ -9,7 +9,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install_deps.sh --experiment
 scripts/fetch_data.sh data
 
-if [[ ! -f build/release/CMakeCache.txt || CMakePresets.json -nt build/release/CMakeCache.txt ]]; then
+if [[ ! -f build/release/CMakeCache.txt || CMakePresets.json -nt build/release/CMakeCache.txt ||
+      ! (-f build/release/Makefile || -f build/release/build.ninja) ]]; then
     cmake --preset release
 fi
 cmake --build --preset release -j 2 --target shuffled_pixels

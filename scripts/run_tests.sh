@@ -7,8 +7,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 scripts/install_deps.sh
 
 # Fast path: an existing build/release is reused (cmake --build re-runs the configure step itself when a
-# CMakeLists.txt changed); configure again only when there is none or the presets changed.
-if [[ ! -f build/release/CMakeCache.txt || CMakePresets.json -nt build/release/CMakeCache.txt ]]; then
+# CMakeLists.txt changed); configure again when there is none, the presets changed or the last configure failed.
+if [[ ! -f build/release/CMakeCache.txt || CMakePresets.json -nt build/release/CMakeCache.txt ||
+      ! (-f build/release/Makefile || -f build/release/build.ninja) ]]; then
     cmake --preset release
 fi
 cmake --build --preset release -j 2
