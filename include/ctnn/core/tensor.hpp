@@ -14,13 +14,14 @@ namespace ctnn {
 template <ShapeType S>
 using Tensor = xt::xtensor_fixed<float, typename S::xshape>;
 
-template <ShapeType S>
-std::span<float> flat(Tensor<S>& t) noexcept {
-    return {t.data(), S::size};
+// The elements of a Tensor as one contiguous span (row-major).
+template <class T, class FixedShape, xt::layout_type L, bool Sharable, class Tag>
+std::span<T> flat(xt::xfixed_container<T, FixedShape, L, Sharable, Tag>& t) noexcept {
+    return {t.data(), t.size()};
 }
-template <ShapeType S>
-std::span<const float> flat(const Tensor<S>& t) noexcept {
-    return {t.data(), S::size};
+template <class T, class FixedShape, xt::layout_type L, bool Sharable, class Tag>
+std::span<const T> flat(const xt::xfixed_container<T, FixedShape, L, Sharable, Tag>& t) noexcept {
+    return {t.data(), t.size()};
 }
 
 }  // namespace ctnn

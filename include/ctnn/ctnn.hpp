@@ -1,0 +1,32 @@
+#pragma once
+// The umbrella header: everything ctnn offers.
+
+#include "ctnn/config.hpp"
+
+#include "ctnn/core/parallel.hpp"
+#include "ctnn/core/permutation.hpp"
+#include "ctnn/core/random.hpp"
+#include "ctnn/core/shape.hpp"
+#include "ctnn/core/tensor.hpp"
+
+#include "ctnn/layers/conv2d.hpp"
+#include "ctnn/layers/dense.hpp"
+#include "ctnn/layers/dropout.hpp"
+#include "ctnn/layers/flatten.hpp"
+#include "ctnn/layers/input.hpp"
+#include "ctnn/layers/layer.hpp"
+#include "ctnn/layers/max_pool2d.hpp"
+#include "ctnn/layers/permute.hpp"
+#include "ctnn/layers/relu.hpp"
+#include "ctnn/layers/softmax.hpp"
+
+#include "ctnn/network/sequential.hpp"
+#include "ctnn/network/summary.hpp"
+
+#include "ctnn/data/data.hpp"
+
+#include "ctnn/train/adam.hpp"
+#include "ctnn/train/fit.hpp"
+#include "ctnn/train/loss.hpp"
+#include "ctnn/train/metrics.hpp"
+#include "ctnn/train/sgd.hpp"

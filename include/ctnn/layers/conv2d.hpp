@@ -1,0 +1,130 @@
+#pragma once
+// Conv2D<KH, KW, Cin, Cout, Stride, Padding> over NHWC images. Weights are stored HWIO, [KH*KW*Cin x Cout],
+// so an im2col patch row times the weights lands directly in NHWC (see kernels/conv2d.hpp).
+
+#include <cmath>
+#include <cstddef>
+
+#include "ctnn/core/buffer.hpp"
+#include "ctnn/core/parallel.hpp"
+#include "ctnn/core/tensor.hpp"
+#include "ctnn/kernels/conv2d.hpp"
+#include "ctnn/layers/layer.hpp"
+
+namespace ctnn {
+
+// valid: no padding, output (H - KH) / stride + 1. same: output ceil(H / stride), zero padding split as
+// TensorFlow does (the extra row or column goes to the bottom or right).
+enum class Padding { valid, same };
+
+template <std::size_t KH, std::size_t KW, std::size_t Cin, std::size_t Cout, std::size_t Stride = 1,
+          Padding Pad = Padding::valid>
+struct Conv2D {
+    static_assert(KH > 0 && KW > 0 && Cin > 0 && Cout > 0 && Stride > 0,
+                  "Conv2D needs positive kernel sizes, channel counts and stride");
+    static constexpr std::size_t kernel_height = KH;
+    static constexpr std::size_t kernel_width = KW;
+    static constexpr std::size_t in_channels = Cin;
+    static constexpr std::size_t out_channels = Cout;
+    static constexpr std::size_t stride = Stride;
+    static constexpr Padding padding = Pad;
+    static constexpr std::size_t patch_size = KH * KW * Cin;
+    static constexpr std::size_t parameter_count = patch_size * Cout + Cout;
+
+    template <ShapeType InputShape>
+    class bind {
+        static_assert(InputShape::rank == 3 || shape_mismatch<Conv2D, InputShape>::value,
+                      "Conv2D expects an image (height x width x channels)");
+        static constexpr std::size_t in_height = InputShape::dims[0];
+        static constexpr std::size_t in_width = InputShape::rank > 1 ? InputShape::dims[1 % InputShape::rank] : 1;
+        static constexpr std::size_t channels = InputShape::rank > 2 ? InputShape::dims[2 % InputShape::rank] : 1;
+        static_assert(channels == Cin || shape_mismatch<Conv2D, InputShape>::value,
+                      "Conv2D input channels do not match the previous layer's output");
+        static_assert(Pad == Padding::same || (KH <= in_height && KW <= in_width) ||
+                          shape_mismatch<Conv2D, InputShape>::value,
+                      "Conv2D kernel is larger than its input image");
+
+        static constexpr std::size_t output_extent(std::size_t in, std::size_t k) {
+            if constexpr (Pad == Padding::same) return (in + Stride - 1) / Stride;
+            return k <= in ? (in - k) / Stride + 1 : 1;  // guarded: no cascade after a failed check
+        }
+        static constexpr std::size_t padding_before(std::size_t in, std::size_t k, std::size_t out) {
+            const std::size_t needed = (out - 1) * Stride + k;
+            return needed > in ? (needed - in) / 2 : 0;
+        }
+
+    public:
+        static constexpr std::size_t out_height = output_extent(in_height, KH);
+        static constexpr std::size_t out_width = output_extent(in_width, KW);
+        using input_shape = InputShape;
+        using output_shape = Shape<out_height, out_width, Cout>;
+        static constexpr std::size_t parameter_count = Conv2D::parameter_count;
+        static constexpr std::string_view kind = "Conv2D";
+        static constexpr std::uint64_t fingerprint =
+            detail::fingerprint_of<KH, KW, Cin, Cout, Stride, static_cast<std::size_t>(Pad)>(kind);
+        static std::string name() {
+            std::string text = detail::template_name<KH, KW, Cin, Cout>(kind);
+            if (Stride != 1 || Pad != Padding::valid) {
+                text.pop_back();
+                text += "," + std::to_string(Stride) + (Pad == Padding::same ? ",same>" : ",valid>");
+            }
+            return text;
+        }
+        static constexpr kernels::ConvGeometry geometry{
+            in_height, in_width, Cin, KH, KW, Stride, padding_before(in_height, KH, out_height),
+            padding_before(in_width, KW, out_width), out_height, out_width};
+
+        // Patch panels and per-thread partial gradients, sized for the thread count when the workspace was made.
+        struct workspace {
+            explicit workspace(std::size_t max_batch_) : max_batch(max_batch_) { reserve_for_threads(); }
+            void reserve_for_threads() {
+                ensure_size(scratch, kernels::conv2d_workspace_size(geometry, Cout, max_batch,
+                                                                    static_cast<std::size_t>(num_threads())));
+            }
+            std::size_t max_batch;
+            Buffer scratch;
+        };
+
+        Tensor<Shape<patch_size, Cout>> weights{};
+        Tensor<Shape<Cout>> bias{};
+        Tensor<Shape<patch_size, Cout>> weights_gradient{};
+        Tensor<Shape<Cout>> bias_gradient{};
+
+        void initialize(Rng& rng, Initializer init) {
+            if (init == Initializer::glorot_uniform) {
+                const float limit = std::sqrt(6.0f / static_cast<float>(KH * KW * (Cin + Cout)));
+                for (float& w : weights) w = rng.uniform(-limit, limit);
+            } else {
+                const float stddev = std::sqrt(2.0f / static_cast<float>(patch_size));
+                for (float& w : weights) w = stddev * rng.normal();
+            }
+            bias.fill(0.0f);
+            weights_gradient.fill(0.0f);
+            bias_gradient.fill(0.0f);
+        }
+
+        void forward(const float* x, float* y, std::size_t n, workspace& ws, Pass /*pass*/) const {
+            ws.reserve_for_threads();  // allocates only if the thread count grew since the last call
+            kernels::conv2d_forward(geometry, Cout, x, weights.data(), bias.data(), y, n, ws.scratch.data());
+        }
+
+        // dW += patches^T dy, db += sums of dy, dx = col2im(dy W^T) unless dx is null (the first layer's
+        // input gradient is never needed in training).
+        void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
+                      workspace& ws) {
+            ws.reserve_for_threads();
+            kernels::conv2d_backward(geometry, Cout, x, weights.data(), dy, weights_gradient.data(),
+                                     bias_gradient.data(), dx, n, ws.scratch.data());
+        }
+
+        template <class F>
+        void visit_parameters(F&& visit) {
+            static constexpr std::size_t weights_shape[] = {KH, KW, Cin, Cout};
+            static constexpr std::size_t bias_shape[] = {Cout};
+            visit(ParameterView{"weights", flat(weights), flat(weights_gradient), weights_shape});
+            visit(ParameterView{"bias", flat(bias), flat(bias_gradient), bias_shape});
+        }
+    };
+};
+
+}  // namespace ctnn

@@ -1,0 +1,81 @@
+#pragma once
+// Dense<In, Out>: y = x W + b on a flat input. W is stored [In x Out] so a batch is one GEMM.
+
+#include <cmath>
+#include <cstddef>
+
+#include "ctnn/core/tensor.hpp"
+#include "ctnn/kernels/elementwise.hpp"
+#include "ctnn/kernels/gemm.hpp"
+#include "ctnn/layers/layer.hpp"
+
+namespace ctnn {
+
+template <std::size_t In, std::size_t Out>
+struct Dense {
+    static_assert(In > 0 && Out > 0, "Dense needs positive input and output sizes");
+    static constexpr std::size_t input_size = In;
+    static constexpr std::size_t output_size = Out;
+    static constexpr std::size_t parameter_count = In * Out + Out;
+
+    template <ShapeType InputShape>
+    class bind {
+        static_assert(InputShape::rank == 1 || shape_mismatch<Dense, InputShape>::value,
+                      "Dense expects a flat input: put Flatten before it");
+        static_assert(InputShape::size == In || shape_mismatch<Dense, InputShape>::value,
+                      "Dense input size does not match the previous layer's output");
+
+    public:
+        using input_shape = InputShape;
+        using output_shape = Shape<Out>;
+        using workspace = NoWorkspace;
+        static constexpr std::size_t parameter_count = Dense::parameter_count;
+        static constexpr std::string_view kind = "Dense";
+        static constexpr std::uint64_t fingerprint = detail::fingerprint_of<In, Out>(kind);
+        static std::string name() { return detail::template_name<In, Out>(kind); }
+
+        Tensor<Shape<In, Out>> weights{};
+        Tensor<Shape<Out>> bias{};
+        Tensor<Shape<In, Out>> weights_gradient{};
+        Tensor<Shape<Out>> bias_gradient{};
+
+        void initialize(Rng& rng, Initializer init) {
+            if (init == Initializer::glorot_uniform) {
+                const float limit = std::sqrt(6.0f / static_cast<float>(In + Out));
+                for (float& w : weights) w = rng.uniform(-limit, limit);
+            } else {
+                const float stddev = std::sqrt(2.0f / static_cast<float>(In));
+                for (float& w : weights) w = stddev * rng.normal();
+            }
+            bias.fill(0.0f);
+            weights_gradient.fill(0.0f);
+            bias_gradient.fill(0.0f);
+        }
+
+        void forward(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const noexcept {
+            kernels::gemm(kernels::Trans::no, kernels::Trans::no, n, Out, In, x, In, weights.data(), Out, y, Out);
+            kernels::add_bias(y, bias.data(), n, Out);
+        }
+
+        // dW += x^T dy, db += column sums of dy, dx = dy W^T (skipped when dx is null).
+        void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
+                      workspace& /*ws*/) noexcept {
+            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, In, Out, n, x, In, dy, Out,
+                          weights_gradient.data(), Out, /*accumulate=*/true);
+            kernels::sum_rows(dy, n, Out, bias_gradient.data(), /*accumulate=*/true);
+            if (dx != nullptr)
+                kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, In, Out, dy, Out, weights.data(), Out, dx,
+                              In);
+        }
+
+        template <class F>
+        void visit_parameters(F&& visit) {
+            static constexpr std::size_t weights_shape[] = {In, Out};
+            static constexpr std::size_t bias_shape[] = {Out};
+            visit(ParameterView{"weights", flat(weights), flat(weights_gradient), weights_shape});
+            visit(ParameterView{"bias", flat(bias), flat(bias_gradient), bias_shape});
+        }
+    };
+};
+
+}  // namespace ctnn

@@ -1,0 +1,57 @@
+#pragma once
+// MaxPool2D<K, Stride = K> over NHWC images. Output size floor((H - K) / Stride) + 1, as Keras' "valid".
+
+#include <cstddef>
+#include <cstdint>
+
+#include "ctnn/core/buffer.hpp"
+#include "ctnn/kernels/pooling.hpp"
+#include "ctnn/layers/layer.hpp"
+
+namespace ctnn {
+
+template <std::size_t K, std::size_t Stride = K>
+struct MaxPool2D {
+    static_assert(K > 0 && Stride > 0, "MaxPool2D needs a positive window and stride");
+    static constexpr std::size_t parameter_count = 0;
+
+    template <ShapeType InputShape>
+    struct bind : ParameterFree {
+        static_assert(InputShape::rank == 3 || shape_mismatch<MaxPool2D, InputShape>::value,
+                      "MaxPool2D expects an image (height x width x channels)");
+        static constexpr std::size_t in_height = InputShape::dims[0];
+        static constexpr std::size_t in_width = InputShape::rank > 1 ? InputShape::dims[1 % InputShape::rank] : 1;
+        static constexpr std::size_t channels = InputShape::rank > 2 ? InputShape::dims[2 % InputShape::rank] : 1;
+        static_assert((K <= in_height && K <= in_width) || shape_mismatch<MaxPool2D, InputShape>::value,
+                      "MaxPool2D window is larger than its input image");
+        // Guarded so that a failed check above does not cascade into more errors.
+        static constexpr std::size_t out_height = K <= in_height ? (in_height - K) / Stride + 1 : 1;
+        static constexpr std::size_t out_width = K <= in_width ? (in_width - K) / Stride + 1 : 1;
+
+        using input_shape = InputShape;
+        using output_shape = Shape<out_height, out_width, channels>;
+        static constexpr std::string_view kind = "MaxPool2D";
+        static constexpr std::uint64_t fingerprint = detail::fingerprint_of<K, Stride>(kind);
+        static std::string name() {
+            return K == Stride ? detail::template_name<K>(kind) : detail::template_name<K, Stride>(kind);
+        }
+        static constexpr kernels::PoolGeometry geometry{in_height, in_width, channels, K, Stride, out_height,
+                                                        out_width};
+
+        // Where each maximum came from, for the backward pass.
+        struct workspace {
+            explicit workspace(std::size_t max_batch) : argmax(max_batch * output_shape::size) {}
+            aligned_vector<std::uint32_t> argmax;
+        };
+
+        void forward(const float* x, float* y, std::size_t n, workspace& ws, Pass /*pass*/) const noexcept {
+            kernels::max_pool2d(geometry, x, y, ws.argmax.data(), n);
+        }
+        void backward(const float* /*x*/, const float* /*y*/, const float* dy, float* dx, std::size_t n,
+                      workspace& ws) noexcept {
+            if (dx != nullptr) kernels::max_pool2d_backward(geometry, dy, ws.argmax.data(), dx, n);
+        }
+    };
+};
+
+}  // namespace ctnn

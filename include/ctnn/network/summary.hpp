@@ -1,0 +1,65 @@
+#pragma once
+// A network's summary: one row per layer (kind, output shape, parameters), available at compile time, and
+// printed the way Keras' model.summary() prints it.
+
+#include <array>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace ctnn {
+
+struct LayerSummary {
+    std::string_view kind;                    // "Conv2D"
+    std::array<std::size_t, 4> output_dims{};  // first output_rank entries are used
+    std::size_t output_rank = 0;
+    std::size_t parameters = 0;
+};
+
+namespace detail {
+
+// 693962 -> "693,962"
+inline std::string with_thousands(std::size_t value) {
+    std::string digits = std::to_string(value), text;
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i != 0 && (digits.size() - i) % 3 == 0) text += ',';
+        text += digits[i];
+    }
+    return text;
+}
+
+inline std::string pad_right(std::string text, std::size_t width) {
+    if (text.size() < width) text.append(width - text.size(), ' ');
+    return text + ' ';
+}
+
+// rows: (layer name, summary row). input_dims: the Input shape.
+inline std::string format_summary(std::string_view model_name, const std::vector<std::string>& names,
+                                  const std::vector<LayerSummary>& rows, const LayerSummary& input) {
+    constexpr std::size_t name_width = 32, shape_width = 24;
+    const std::string rule(72, '_'), double_rule(72, '=');
+    auto shape_text = [](const LayerSummary& row) {
+        std::string text = "(None";
+        for (std::size_t i = 0; i < row.output_rank; ++i) text += ", " + std::to_string(row.output_dims[i]);
+        return text + ")";
+    };
+    std::string out = "Model: \"" + std::string(model_name) + "\"\n" + rule + "\n";
+    out += pad_right(" Layer (type)", name_width) + pad_right("Output Shape", shape_width) + "Param #\n";
+    out += double_rule + "\n";
+    out += pad_right(" input (Input)", name_width) + pad_right(shape_text(input), shape_width) + "0\n";
+    std::size_t total = 0;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        out += pad_right(" " + names[i], name_width) + pad_right(shape_text(rows[i]), shape_width) +
+               with_thousands(rows[i].parameters) + "\n";
+        total += rows[i].parameters;
+    }
+    out += double_rule + "\n";
+    out += "Total params: " + with_thousands(total) + "\n";
+    out += "Trainable params: " + with_thousands(total) + "\n";
+    out += "Non-trainable params: 0\n" + rule + "\n";
+    return out;
+}
+
+}  // namespace detail
+}  // namespace ctnn

@@ -1,0 +1,48 @@
+#pragma once
+// Adam with Keras' defaults (learning rate 1e-3, beta1 0.9, beta2 0.999, epsilon 1e-7).
+
+#include <cmath>
+#include <cstddef>
+
+#include "ctnn/kernels/optimizer_updates.hpp"
+#include "ctnn/layers/layer.hpp"
+#include "ctnn/train/optimizer_state.hpp"
+
+namespace ctnn {
+
+class Adam {
+public:
+    explicit Adam(float learning_rate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f)
+        : learning_rate_(learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {}
+
+    // One update of every parameter of `net` from its accumulated gradients. Keras' form of the bias
+    // correction: step = lr * sqrt(1 - beta2^t) / (1 - beta1^t), epsilon added to sqrt(v) unscaled.
+    template <class Net>
+    void step(Net& net) {
+        ++steps_;
+        const double t = static_cast<double>(steps_);
+        const auto step_size = static_cast<float>(learning_rate_ * std::sqrt(1.0 - std::pow(beta2_, t)) /
+                                                  (1.0 - std::pow(beta1_, t)));
+        std::size_t index = 0;
+        net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
+            const auto [m, v] = state_.for_parameter(index++, p.value.size());
+            kernels::adam_update(p.value.data(), p.gradient.data(), m, v, p.value.size(), step_size, beta1_, beta2_,
+                                 epsilon_);
+        });
+    }
+
+    float learning_rate() const noexcept { return learning_rate_; }
+    void set_learning_rate(float lr) noexcept { learning_rate_ = lr; }
+    std::size_t steps() const noexcept { return steps_; }
+    void reset() {
+        steps_ = 0;
+        state_.reset();
+    }
+
+private:
+    float learning_rate_, beta1_, beta2_, epsilon_;
+    std::size_t steps_ = 0;
+    detail::OptimizerState<2> state_;
+};
+
+}  // namespace ctnn

@@ -1,0 +1,63 @@
+#pragma once
+// Softmax cross-entropy, the loss every classifier here trains on.
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+namespace ctnn {
+
+// Sum of the per-sample losses and the number of correct arg-max predictions over a batch.
+struct BatchLoss {
+    double loss_sum = 0.0;
+    std::size_t correct = 0;
+};
+
+// From logits, stable (log-sum-exp around the row maximum). When gradient is not null it receives
+// d(mean loss)/d(logits) = (softmax(logits) - onehot(label)) / n.
+inline BatchLoss softmax_cross_entropy(const float* logits, const std::uint8_t* labels, std::size_t n,
+                                       std::size_t classes, float* gradient) noexcept {
+    BatchLoss result;
+    const float inv_n = 1.0f / static_cast<float>(n);
+    for (std::size_t r = 0; r < n; ++r) {
+        const float* row = logits + r * classes;
+        const std::size_t best = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
+        const float top = row[best];
+        double total = 0.0;
+        for (std::size_t c = 0; c < classes; ++c) total += std::exp(static_cast<double>(row[c] - top));
+        result.loss_sum += std::log(total) - static_cast<double>(row[labels[r]] - top);
+        result.correct += best == labels[r];
+        if (gradient != nullptr) {
+            float* g = gradient + r * classes;
+            const double inv_total = 1.0 / total;
+            for (std::size_t c = 0; c < classes; ++c)
+                g[c] = static_cast<float>(std::exp(static_cast<double>(row[c] - top)) * inv_total) * inv_n;
+            g[labels[r]] -= inv_n;
+        }
+    }
+    return result;
+}
+
+// From probabilities (a network that ends in Softmax). The gradient written is the one with respect to the
+// softmax's *input*, (p - onehot) / n: the fused form avoids dividing by tiny probabilities.
+inline BatchLoss cross_entropy_from_probabilities(const float* probabilities, const std::uint8_t* labels,
+                                                  std::size_t n, std::size_t classes,
+                                                  float* logits_gradient) noexcept {
+    BatchLoss result;
+    const float inv_n = 1.0f / static_cast<float>(n);
+    for (std::size_t r = 0; r < n; ++r) {
+        const float* row = probabilities + r * classes;
+        const std::size_t best = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
+        result.loss_sum -= std::log(std::max(static_cast<double>(row[labels[r]]), 1e-30));
+        result.correct += best == labels[r];
+        if (logits_gradient != nullptr) {
+            float* g = logits_gradient + r * classes;
+            for (std::size_t c = 0; c < classes; ++c) g[c] = row[c] * inv_n;
+            g[labels[r]] -= inv_n;
+        }
+    }
+    return result;
+}
+
+}  // namespace ctnn

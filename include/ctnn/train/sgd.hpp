@@ -1,0 +1,37 @@
+#pragma once
+// Stochastic gradient descent with optional (Nesterov) momentum, Keras' formulation.
+
+#include <cstddef>
+
+#include "ctnn/kernels/optimizer_updates.hpp"
+#include "ctnn/layers/layer.hpp"
+#include "ctnn/train/optimizer_state.hpp"
+
+namespace ctnn {
+
+class SGD {
+public:
+    explicit SGD(float learning_rate = 1e-2f, float momentum = 0.0f, bool nesterov = false)
+        : learning_rate_(learning_rate), momentum_(momentum), nesterov_(nesterov) {}
+
+    template <class Net>
+    void step(Net& net) {
+        std::size_t index = 0;
+        net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
+            const auto [velocity] = state_.for_parameter(index++, p.value.size());
+            kernels::sgd_momentum_update(p.value.data(), p.gradient.data(), velocity, p.value.size(),
+                                         learning_rate_, momentum_, nesterov_);
+        });
+    }
+
+    float learning_rate() const noexcept { return learning_rate_; }
+    void set_learning_rate(float lr) noexcept { learning_rate_ = lr; }
+    void reset() { state_.reset(); }
+
+private:
+    float learning_rate_, momentum_;
+    bool nesterov_;
+    detail::OptimizerState<1> state_;
+};
+
+}  // namespace ctnn
