@@ -1,33 +1,266 @@
 #pragma once
 // General matrix product, row-major: C[m x n] (+)= op(A)[m x k] * op(B)[k x n].
 // The one hot kernel behind Dense and Conv2D, forward and backward.
+//
+// Structure (Goto/BLIS): B is packed into zero-padded panels of NR columns (NR = 1 or 2 SIMD vectors), k is
+// cut into balanced blocks of at most gemm_kc_max, and an MR x NR register tile walks over C. op(A) is read in
+// place: a row of A (no transpose) or MR consecutive entries of a column (transpose) are contiguous already,
+// so packing A would only add a pass over memory; only the ragged last row tile of a transposed A is copied.
+// Each element of C is summed in the same order whatever the tile, block or thread split: p ascending inside a
+// k block, k blocks in order. Threads split C into whole tiles, so results do not depend on the thread count.
 
+#include <algorithm>
 #include <cstddef>
+#include <cstring>
+
+#include "ctnn/core/buffer.hpp"
+#include "ctnn/core/parallel.hpp"
+#include "ctnn/kernels/detail/simd.hpp"
 
 namespace ctnn::kernels {
 
 enum class Trans : bool { no = false, yes = true };
 
-// op(A) is A (m x k, leading dimension lda) or A^T with A stored k x m; likewise op(B).
-// accumulate == false overwrites C, true adds to it.
-inline void gemm(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a,
-                 std::size_t lda, const float* b, std::size_t ldb, float* c, std::size_t ldc,
-                 bool accumulate = false) noexcept {
-    // Placeholder loop until the packed micro-kernel lands.
-    for (std::size_t i = 0; i < m; ++i) {
-        float* crow = c + i * ldc;
-        if (!accumulate)
-            for (std::size_t j = 0; j < n; ++j) crow[j] = 0.0f;
-        for (std::size_t p = 0; p < k; ++p) {
-            const float aip = trans_a == Trans::no ? a[i * lda + p] : a[p * lda + i];
+namespace detail {
+
+// Register tiles. With 32 vector registers (AVX-512) 8 x 2 vectors keeps 16 accumulators, 2 B vectors and a
+// broadcast live; with 16 registers (SSE2, AVX2) 6 x 2 vectors keeps 12. A narrow 8 x 1 tile serves n <= lanes.
+inline constexpr std::size_t gemm_mr_wide = lanes == 16 ? 8 : 6;
+inline constexpr std::size_t gemm_mr_narrow = 8;
+inline constexpr std::size_t gemm_kc_max = 256;  // a kc x NR panel of B stays in L1
+inline constexpr std::size_t gemm_mc = 144;      // rows of A revisited per panel of B: an L2-sized block
+inline constexpr std::size_t gemm_nc = 512;      // columns of B packed at once (kc x nc per block in L2)
+
+// Balanced k blocking that depends on k only (summation order must not depend on anything else).
+inline std::size_t gemm_kc(std::size_t k) noexcept {
+    const std::size_t blocks = (k + gemm_kc_max - 1) / gemm_kc_max;
+    return blocks == 0 ? 0 : (k + blocks - 1) / blocks;
+}
+
+inline std::size_t round_up(std::size_t x, std::size_t to) noexcept { return (x + to - 1) / to * to; }
+
+// Grow-only per-thread scratch: allocated once per thread, reused by every later call.
+inline float* gemm_scratch(std::size_t floats) {
+    thread_local Buffer buffer;
+    ensure_size(buffer, floats);
+    return buffer.data();
+}
+
+// How the micro-kernel reads op(A)(ii, p) for the rows of one tile.
+template <std::size_t MR>
+struct RowsA {  // op(A) rows contiguous in p (A not transposed): one pointer per row
+    const float* row[MR];
+    float at(std::size_t ii, std::size_t p) const noexcept { return row[ii][p]; }
+};
+struct ColsA {  // MR consecutive rows contiguous at fixed p (A transposed, or a packed copy)
+    const float* a;
+    std::size_t stride;
+    float at(std::size_t ii, std::size_t p) const noexcept { return a[p * stride + ii]; }
+};
+
+// C[MR x NV*lanes] (+)= sum over p < kc of op(A)(:, p) * Bpanel(p, :). bp is an aligned packed panel.
+template <std::size_t MR, std::size_t NV, class AOp>
+inline void gemm_micro(std::size_t kc, const AOp& a, const float* bp, float* c, std::size_t ldc,
+                       bool load_c) noexcept {
+    constexpr std::size_t nr = NV * lanes;
+    vec acc[MR][NV];
+#pragma GCC unroll 16
+    for (std::size_t ii = 0; ii < MR; ++ii)
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) acc[ii][v] = vec(0.0f);
+    for (std::size_t p = 0; p < kc; ++p) {
+        vec bv[NV];
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) bv[v] = vec::load_aligned(bp + p * nr + v * lanes);
+#pragma GCC unroll 16
+        for (std::size_t ii = 0; ii < MR; ++ii) {
+            const vec av(a.at(ii, p));
+#pragma GCC unroll 4
+            for (std::size_t v = 0; v < NV; ++v) acc[ii][v] = fmadd(av, bv[v], acc[ii][v]);
+        }
+    }
+#pragma GCC unroll 16
+    for (std::size_t ii = 0; ii < MR; ++ii)
+#pragma GCC unroll 4
+        for (std::size_t v = 0; v < NV; ++v) {
+            float* cp = c + ii * ldc + v * lanes;
+            vec r = acc[ii][v];
+            if (load_c) r = vec::load_unaligned(cp) + r;
+            r.store_unaligned(cp);
+        }
+}
+
+// op(A) as the driver sees it: element (i, p) is a[i*lda + p] (no) or a[p*lda + i] (yes).
+struct AMatrix {
+    const float* a;
+    std::size_t lda;
+    Trans trans;
+};
+
+// Packs op(B)[0:k, j0:j0+nc] into panels: for each k block (p0, kc), at dst + p0 * round_up(nc, NR), panel jr
+// (kc x NR, zero-padded past nc) at offset jr * kc. packed_b_size gives the floats needed.
+template <std::size_t NR>
+inline std::size_t packed_b_size(std::size_t k, std::size_t nc) noexcept {
+    return k * round_up(nc, NR);
+}
+
+template <std::size_t NR>
+inline void pack_b(Trans trans_b, const float* b, std::size_t ldb, std::size_t k, std::size_t j0, std::size_t nc,
+                   float* dst) noexcept {
+    const std::size_t kcb = gemm_kc(k);
+    const std::size_t ncp = round_up(nc, NR);
+    for (std::size_t p0 = 0; p0 < k; p0 += kcb) {
+        const std::size_t kc = std::min(kcb, k - p0);
+        for (std::size_t jr = 0; jr < nc; jr += NR) {
+            const std::size_t nn = std::min(NR, nc - jr);
+            float* panel = dst + p0 * ncp + jr * kc;
             if (trans_b == Trans::no) {
-                const float* brow = b + p * ldb;
-                for (std::size_t j = 0; j < n; ++j) crow[j] += aip * brow[j];
+                for (std::size_t p = 0; p < kc; ++p) {
+                    const float* src = b + (p0 + p) * ldb + j0 + jr;
+                    float* out = panel + p * NR;
+                    if (nn == NR) {
+                        for (std::size_t v = 0; v < NR; v += lanes)
+                            vec::load_unaligned(src + v).store_aligned(out + v);
+                    } else {
+                        std::size_t j = 0;
+                        for (; j < nn; ++j) out[j] = src[j];
+                        for (; j < NR; ++j) out[j] = 0.0f;
+                    }
+                }
             } else {
-                for (std::size_t j = 0; j < n; ++j) crow[j] += aip * b[j * ldb + p];
+                // op(B)(p, j) = b[j*ldb + p]: each source row is contiguous in p; walk a few rows at once so
+                // every cache line read is used while it is hot.
+                for (std::size_t j = 0; j < nn; ++j) {
+                    const float* src = b + (j0 + jr + j) * ldb + p0;
+                    for (std::size_t p = 0; p < kc; ++p) panel[p * NR + j] = src[p];
+                }
+                for (std::size_t j = nn; j < NR; ++j)
+                    for (std::size_t p = 0; p < kc; ++p) panel[p * NR + j] = 0.0f;
             }
         }
     }
+}
+
+// C[m x nc] (+)= op(A)[m x k] * Bpacked[k x nc] with B packed by pack_b<NV*lanes>.
+template <std::size_t MR, std::size_t NV>
+inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std::size_t k, const float* pb,
+                           float* c, std::size_t ldc, bool accumulate) noexcept {
+    constexpr std::size_t nr = NV * lanes;
+    const std::size_t kcb = gemm_kc(k);
+    const std::size_t ncp = round_up(nc, nr);
+    alignas(64) float ctile[MR * nr];
+    alignas(64) float aedge[MR * gemm_kc_max];
+    for (std::size_t p0 = 0; p0 < k; p0 += kcb) {
+        const std::size_t kc = std::min(kcb, k - p0);
+        const bool load_c = accumulate || p0 > 0;
+        const float* pblock = pb + p0 * ncp;
+        for (std::size_t i0 = 0; i0 < m; i0 += gemm_mc) {
+            const std::size_t mc = std::min(gemm_mc, m - i0);
+            // The ragged last row tile of a transposed A is copied zero-padded, so reads stay inside A.
+            const std::size_t medge = mc % MR;
+            if (A.trans == Trans::yes && medge != 0) {
+                const std::size_t ie = i0 + mc - medge;
+                for (std::size_t p = 0; p < kc; ++p) {
+                    const float* src = A.a + (p0 + p) * A.lda + ie;
+                    for (std::size_t ii = 0; ii < MR; ++ii) aedge[p * MR + ii] = ii < medge ? src[ii] : 0.0f;
+                }
+            }
+            for (std::size_t jr = 0; jr < nc; jr += nr) {
+                const std::size_t nn = std::min(nr, nc - jr);
+                const float* panel = pblock + jr * kc;
+                for (std::size_t ir = 0; ir < mc; ir += MR) {
+                    const std::size_t mm = std::min(MR, mc - ir);
+                    const std::size_t i = i0 + ir;
+                    float* ct = c + i * ldc + jr;
+                    const bool full = mm == MR && nn == nr;
+                    float* dst = full ? ct : ctile;
+                    const std::size_t ldd = full ? ldc : nr;
+                    const bool ld = full && load_c;
+                    if (A.trans == Trans::no) {
+                        RowsA<MR> ra;
+                        for (std::size_t ii = 0; ii < MR; ++ii)
+                            ra.row[ii] = A.a + (i + (ii < mm ? ii : 0)) * A.lda + p0;
+                        gemm_micro<MR, NV>(kc, ra, panel, dst, ldd, ld);
+                    } else if (mm == MR) {
+                        gemm_micro<MR, NV>(kc, ColsA{A.a + p0 * A.lda + i, A.lda}, panel, dst, ldd, ld);
+                    } else {
+                        gemm_micro<MR, NV>(kc, ColsA{aedge, MR}, panel, dst, ldd, ld);
+                    }
+                    if (!full) {
+                        for (std::size_t ii = 0; ii < mm; ++ii)
+                            for (std::size_t j = 0; j < nn; ++j)
+                                ct[ii * ldc + j] = load_c ? ct[ii * ldc + j] + ctile[ii * nr + j] : ctile[ii * nr + j];
+                    }
+                }
+            }
+        }
+    }
+}
+
+template <std::size_t MR, std::size_t NV>
+inline void gemm_serial_tiled(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std::size_t k,
+                              const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c,
+                              std::size_t ldc, bool accumulate) {
+    constexpr std::size_t nr = NV * lanes;
+    const std::size_t nc_max = std::min(gemm_nc, round_up(n, nr));
+    float* pb = gemm_scratch(packed_b_size<nr>(k, nc_max));
+    for (std::size_t j0 = 0; j0 < n; j0 += gemm_nc) {
+        const std::size_t nc = std::min(gemm_nc, n - j0);
+        pack_b<nr>(trans_b, b, ldb, k, j0, nc, pb);
+        gemm_prepacked<MR, NV>(AMatrix{a, lda, trans_a}, m, nc, k, pb, c + j0, ldc, accumulate);
+    }
+}
+
+inline void gemm_serial(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a,
+                        std::size_t lda, const float* b, std::size_t ldb, float* c, std::size_t ldc,
+                        bool accumulate) {
+    if (m == 0 || n == 0) return;
+    if (k == 0) {
+        if (!accumulate)
+            for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+        return;
+    }
+    if (n <= lanes)
+        gemm_serial_tiled<gemm_mr_narrow, 1>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+    else
+        gemm_serial_tiled<gemm_mr_wide, 2>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+}
+
+// Below this many multiply-adds a second thread costs more than it saves (measured on 2 cores).
+inline constexpr std::size_t gemm_parallel_min_madds = std::size_t{1} << 21;
+
+}  // namespace detail
+
+// op(A) is A (m x k, leading dimension lda) or A^T with A stored k x m; likewise op(B).
+// accumulate == false overwrites C, true adds to it. Threads (ctnn::num_threads()) split C into panels of
+// whole register tiles, so every element is summed in the same order for any thread count.
+inline void gemm(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a,
+                 std::size_t lda, const float* b, std::size_t ldb, float* c, std::size_t ldc,
+                 bool accumulate = false) noexcept {
+    using namespace detail;
+    const std::size_t madds = m * n * k;
+    if (madds < gemm_parallel_min_madds || num_threads() <= 1) {
+        gemm_serial(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        return;
+    }
+    // Split the longer side of C; granules are whole tiles of the widest kernel.
+    const std::size_t col_granule = 2 * lanes, row_granule = gemm_mr_wide;
+    const bool by_cols = n / col_granule >= m / row_granule;
+    const std::size_t granule = by_cols ? col_granule : row_granule;
+    const std::size_t extent = by_cols ? n : m;
+    const std::size_t max_parts = (extent + granule - 1) / granule;
+    parallel_parts(max_parts, [&](std::size_t part, std::size_t parts) {
+        const Range r = split_range(extent, part, parts, granule);
+        if (r.begin >= r.end) return;
+        if (by_cols) {
+            const float* bs = trans_b == Trans::no ? b + r.begin : b + r.begin * ldb;
+            gemm_serial(trans_a, trans_b, m, r.end - r.begin, k, a, lda, bs, ldb, c + r.begin, ldc, accumulate);
+        } else {
+            const float* as = trans_a == Trans::no ? a + r.begin * lda : a + r.begin;
+            gemm_serial(trans_a, trans_b, r.end - r.begin, n, k, as, lda, b, ldb, c + r.begin * ldc, ldc,
+                        accumulate);
+        }
+    });
 }
 
 }  // namespace ctnn::kernels
