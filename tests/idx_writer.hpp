@@ -25,8 +25,8 @@ public:
         const auto base = std::filesystem::temp_directory_path();
         std::random_device entropy;
         for (int attempt = 0; attempt < 100; ++attempt) {
-            const auto candidate = base / ("ctnn-test-" + std::to_string(::getpid()) + "-" +
-                                           std::to_string(counter++) + "-" + std::to_string(entropy()));
+            const auto candidate = base / ("ctnn-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+                                           "-" + std::to_string(entropy()));
             if (std::filesystem::create_directory(candidate)) {
                 path_ = candidate;
                 return;
@@ -86,8 +86,8 @@ inline std::vector<std::uint8_t> read_all(const std::filesystem::path& file) {
 
 // Writes an images file (u8, n x h x w) and a labels file (u8, n) as MNIST would, plain or gzipped.
 inline void write_image_set(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
-                            std::uint32_t n, std::uint32_t h, std::uint32_t w,
-                            const std::vector<std::uint8_t>& labels, bool gz) {
+                            std::uint32_t n, std::uint32_t h, std::uint32_t w, const std::vector<std::uint8_t>& labels,
+                            bool gz) {
     const auto images = idx_bytes(0x08, {n, h, w}, u8_payload(std::size_t{n} * h * w));
     const auto label_file = idx_bytes(0x08, {static_cast<std::uint32_t>(labels.size())}, labels);
     (gz ? write_gz : write_plain)(images_file, images);

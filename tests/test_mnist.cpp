@@ -15,7 +15,8 @@ using ctnn::test::write_image_set;
 
 namespace {
 
-void write_mnist(const TempDir& dir, bool gz, std::uint32_t width = 28, std::vector<std::uint8_t> train_labels = {5, 0, 4}) {
+void write_mnist(const TempDir& dir, bool gz, std::uint32_t width = 28,
+                 std::vector<std::uint8_t> train_labels = {5, 0, 4}) {
     const std::string ext = gz ? ".gz" : "";
     write_image_set(dir / ("train-images-idx3-ubyte" + ext), dir / ("train-labels-idx1-ubyte" + ext), 3, 28, width,
                     train_labels, gz);
@@ -47,8 +48,10 @@ TEST_CASE("mnist: mixed plain and gzip files; plain wins when both exist") {
     TempDir dir;
     write_mnist(dir, true);
     std::filesystem::remove(dir / "t10k-labels-idx1-ubyte.gz");
-    ctnn::test::write_plain(dir / "t10k-labels-idx1-ubyte", ctnn::test::idx_bytes(0x08, {2}, std::vector<std::uint8_t>{9, 8}));
-    ctnn::test::write_plain(dir / "train-labels-idx1-ubyte", ctnn::test::idx_bytes(0x08, {3}, std::vector<std::uint8_t>{1, 1, 1}));
+    ctnn::test::write_plain(dir / "t10k-labels-idx1-ubyte",
+                            ctnn::test::idx_bytes(0x08, {2}, std::vector<std::uint8_t>{9, 8}));
+    ctnn::test::write_plain(dir / "train-labels-idx1-ubyte",
+                            ctnn::test::idx_bytes(0x08, {3}, std::vector<std::uint8_t>{1, 1, 1}));
     const auto data = load_mnist(dir.path());
     CHECK(data.test.labels == std::vector<std::uint8_t>{9, 8});
     CHECK(data.train.labels == std::vector<std::uint8_t>{1, 1, 1});

@@ -49,21 +49,21 @@ inline Dataset make_dataset(const IdxArray& images, const IdxArray& labels, std:
     if (classes == 0 || classes > 256)
         throw std::invalid_argument("make_dataset: classes must be in [1, 256], got " + std::to_string(classes));
     if (images.type != IdxType::u8)
-        throw format_error(images_file, "element type", "expected " + to_string(IdxType::u8) + ", found " +
-                                                            to_string(images.type));
+        throw format_error(images_file, "element type",
+                           "expected " + to_string(IdxType::u8) + ", found " + to_string(images.type));
     if (images.rank() != 3 && images.rank() != 4)
         throw format_error(images_file, "rank",
                            "expected 3 (N x H x W) or 4 (N x H x W x C), found " + std::to_string(images.rank()));
     if (labels.type != IdxType::u8)
-        throw format_error(labels_file, "element type", "expected " + to_string(IdxType::u8) + ", found " +
-                                                            to_string(labels.type));
+        throw format_error(labels_file, "element type",
+                           "expected " + to_string(IdxType::u8) + ", found " + to_string(labels.type));
     if (labels.rank() != 1)
         throw format_error(labels_file, "rank", "expected 1, found " + std::to_string(labels.rank()));
     const std::size_t count = images.dims[0];
     if (labels.dims[0] != count)
         throw format_error(labels_file, "dimension 0",
-                           "has " + std::to_string(labels.dims[0]) + " labels but " + images_file.string() +
-                               " has " + std::to_string(count) + " images");
+                           "has " + std::to_string(labels.dims[0]) + " labels but " + images_file.string() + " has " +
+                               std::to_string(count) + " images");
     if (images.bytes.size() != images.count() || labels.bytes.size() != labels.count())
         throw std::invalid_argument("make_dataset: IdxArray bytes do not match its dimensions");
 
@@ -105,12 +105,11 @@ inline Dataset load_idx_dataset(const std::filesystem::path& images_file, const 
 
 // Copies samples order[first], ..., order[first + count - 1] of `d` into `images` (count * sample_size()
 // floats) and `labels` (count bytes; may be null). Allocates nothing: it runs once per training step.
-inline void gather_batch(const Dataset& d, std::span<const std::uint32_t> order, std::size_t first,
-                         std::size_t count, float* images, std::uint8_t* labels) {
+inline void gather_batch(const Dataset& d, std::span<const std::uint32_t> order, std::size_t first, std::size_t count,
+                         float* images, std::uint8_t* labels) {
     if (first > order.size() || count > order.size() - first)
-        throw std::out_of_range("gather_batch: samples [" + std::to_string(first) + ", " +
-                                std::to_string(first) + " + " + std::to_string(count) + ") of an order of " +
-                                std::to_string(order.size()));
+        throw std::out_of_range("gather_batch: samples [" + std::to_string(first) + ", " + std::to_string(first) +
+                                " + " + std::to_string(count) + ") of an order of " + std::to_string(order.size()));
     const std::size_t n = d.sample_size();
     for (std::size_t k = 0; k < count; ++k) {
         const std::size_t s = order[first + k];

@@ -39,11 +39,15 @@ enum class IdxType : std::uint8_t { u8 = 0x08, i8 = 0x09, i16 = 0x0B, i32 = 0x0C
 constexpr std::size_t element_size(IdxType type) noexcept {
     switch (type) {
         case IdxType::u8:
-        case IdxType::i8: return 1;
-        case IdxType::i16: return 2;
+        case IdxType::i8:
+            return 1;
+        case IdxType::i16:
+            return 2;
         case IdxType::i32:
-        case IdxType::f32: return 4;
-        case IdxType::f64: return 8;
+        case IdxType::f32:
+            return 4;
+        case IdxType::f64:
+            return 8;
     }
     return 0;
 }
@@ -53,13 +57,27 @@ inline std::string to_string(IdxType type) {
     const auto code = static_cast<unsigned>(type);
     std::string name;
     switch (type) {
-        case IdxType::u8: name = "u8"; break;
-        case IdxType::i8: name = "i8"; break;
-        case IdxType::i16: name = "i16"; break;
-        case IdxType::i32: name = "i32"; break;
-        case IdxType::f32: name = "f32"; break;
-        case IdxType::f64: name = "f64"; break;
-        default: name = "unknown"; break;
+        case IdxType::u8:
+            name = "u8";
+            break;
+        case IdxType::i8:
+            name = "i8";
+            break;
+        case IdxType::i16:
+            name = "i16";
+            break;
+        case IdxType::i32:
+            name = "i32";
+            break;
+        case IdxType::f32:
+            name = "f32";
+            break;
+        case IdxType::f64:
+            name = "f64";
+            break;
+        default:
+            name = "unknown";
+            break;
     }
     return name + " (0x" + hex[(code >> 4) & 0xF] + hex[code & 0xF] + ")";
 }
@@ -167,8 +185,7 @@ private:
 };
 
 inline std::uint32_t load_big_endian(const unsigned char* p) noexcept {
-    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-           std::uint32_t{p[3]};
+    return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) | std::uint32_t{p[3]};
 }
 
 inline std::string hex_byte(unsigned v) {
@@ -192,15 +209,15 @@ inline IdxArray read_idx(const std::filesystem::path& file, const IdxExpect& exp
     const auto type = static_cast<IdxType>(magic[2]);
     if (element_size(type) == 0)
         throw format_error(file, "element type",
-                           "unknown type code 0x" + detail::hex_byte(magic[2]) +
-                               " (IDX knows 08, 09, 0b, 0c, 0d, 0e)");
+                           "unknown type code 0x" + detail::hex_byte(magic[2]) + " (IDX knows 08, 09, 0b, 0c, 0d, 0e)");
     const std::size_t rank = magic[3];
     if (rank == 0 || rank > max_idx_rank)
-        throw format_error(file, "rank",
-                           "expected 1 to " + std::to_string(max_idx_rank) + " dimensions, found " +
-                               std::to_string(rank));
+        throw format_error(
+            file, "rank",
+            "expected 1 to " + std::to_string(max_idx_rank) + " dimensions, found " + std::to_string(rank));
     if (expect.rank && *expect.rank != rank)
-        throw format_error(file, "rank", "expected " + std::to_string(*expect.rank) + ", found " + std::to_string(rank));
+        throw format_error(file, "rank",
+                           "expected " + std::to_string(*expect.rank) + ", found " + std::to_string(rank));
     if (expect.type && *expect.type != type)
         throw format_error(file, "element type", "expected " + to_string(*expect.type) + ", found " + to_string(type));
 
@@ -222,7 +239,8 @@ inline IdxArray read_idx(const std::filesystem::path& file, const IdxExpect& exp
         const std::string field = "dimension " + std::to_string(k);
         if (d == 0) throw format_error(file, field, "is 0; every dimension must be positive");
         if (k < expect.dims.size() && expect.dims[k] != 0 && expect.dims[k] != d)
-            throw format_error(file, field, "expected " + std::to_string(expect.dims[k]) + ", found " + std::to_string(d));
+            throw format_error(file, field,
+                               "expected " + std::to_string(expect.dims[k]) + ", found " + std::to_string(d));
         shape += (k ? "x" : "") + std::to_string(d);
         // Divide instead of multiplying so a hostile header cannot overflow the check itself.
         if (d > max_idx_bytes / payload)
@@ -237,12 +255,11 @@ inline IdxArray read_idx(const std::filesystem::path& file, const IdxExpect& exp
     if (!source.compressed()) {
         const std::uint64_t available = source.plain_size() - header_size;
         if (available < payload)
-            throw format_error(file, "payload",
-                               "truncated: expected " + what + ", got " + std::to_string(available));
+            throw format_error(file, "payload", "truncated: expected " + what + ", got " + std::to_string(available));
         if (available > payload)
-            throw format_error(file, "payload",
-                               "trailing data: expected " + what + ", got " + std::to_string(available - payload) +
-                                   " more");
+            throw format_error(
+                file, "payload",
+                "trailing data: expected " + what + ", got " + std::to_string(available - payload) + " more");
         array.bytes.resize(static_cast<std::size_t>(payload));
         if (const std::size_t got = source.read(array.bytes.data(), array.bytes.size()); got != payload)
             throw format_error(file, "payload", "truncated: expected " + what + ", got " + std::to_string(got));

@@ -35,8 +35,8 @@ inline TrainTest load_mnist(const std::filesystem::path& dir) {
         return load_idx_dataset(images, labels, mnist_classes, mnist_height, mnist_width);
     };
     // Resolve all four names first so a missing file is reported before seconds of decompression.
-    for (const char* name : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
-                             "t10k-labels-idx1-ubyte"})
+    for (const char* name :
+         {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"})
         detail::find_idx_file(dir, name);
     return {load("train"), load("t10k")};
 }
