@@ -165,9 +165,11 @@ private:
         const char* message = gzerror(gz_.get(), &code);
         if (code == Z_OK) return;
         if (code == Z_ERRNO) throw format_error(file_, "file", std::string("read failed: ") + std::strerror(errno));
+        // zlib prefixes its message with the path; ours already starts with it.
+        std::string text = message;
+        if (const std::string prefix = file_.string() + ": "; text.starts_with(prefix)) text.erase(0, prefix.size());
         // Z_BUF_ERROR is zlib's "unexpected end of file": the compressed stream itself was cut short.
-        throw format_error(file_, "gzip stream",
-                           std::string(code == Z_BUF_ERROR ? "truncated: " : "corrupt: ") + message);
+        throw format_error(file_, "gzip stream", (code == Z_BUF_ERROR ? "truncated: " : "corrupt: ") + text);
     }
 
     struct CloseFile {
@@ -250,16 +252,15 @@ inline IdxArray read_idx(const std::filesystem::path& file, const IdxExpect& exp
         payload *= d;
         array.dims[k] = d;
     }
-    const std::string what = std::to_string(payload) + " bytes of " + to_string(type) + " data (" + shape + ")";
+    const std::string what = std::to_string(payload) + " bytes of " + to_string(type) + " data (shape " + shape + ")";
 
     if (!source.compressed()) {
         const std::uint64_t available = source.plain_size() - header_size;
         if (available < payload)
             throw format_error(file, "payload", "truncated: expected " + what + ", got " + std::to_string(available));
         if (available > payload)
-            throw format_error(
-                file, "payload",
-                "trailing data: expected " + what + ", got " + std::to_string(available - payload) + " more");
+            throw format_error(file, "payload",
+                               "trailing data: " + std::to_string(available - payload) + " bytes after the " + what);
         array.bytes.resize(static_cast<std::size_t>(payload));
         if (const std::size_t got = source.read(array.bytes.data(), array.bytes.size()); got != payload)
             throw format_error(file, "payload", "truncated: expected " + what + ", got " + std::to_string(got));
@@ -283,8 +284,7 @@ inline IdxArray read_idx(const std::filesystem::path& file, const IdxExpect& exp
     unsigned char sink[1 << 16];
     while (const std::size_t got = source.read(sink, sizeof sink)) extra += got;
     if (extra != 0)
-        throw format_error(file, "payload",
-                           "trailing data: expected " + what + ", got " + std::to_string(extra) + " more");
+        throw format_error(file, "payload", "trailing data: " + std::to_string(extra) + " bytes after the " + what);
     return array;
 }
 
