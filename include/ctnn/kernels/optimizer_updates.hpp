@@ -1,8 +1,18 @@
 #pragma once
-// Parameter update rules, one pass over each parameter tensor.
+// Parameter update rules, one pass over each parameter tensor, as xsimd loops (any alignment; scalar tail with
+// the same formula).
 
 #include <cmath>
 #include <cstddef>
+
+#include "ctnn/kernels/detail/simd.hpp"
+
+// g++ 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics (the
+// _mm512_undefined_ps idiom) once xsimd's conversions and sqrt are inlined here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace ctnn::kernels {
 
@@ -10,7 +20,18 @@ namespace ctnn::kernels {
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= step * m / (sqrt(v) + eps_hat).
 inline void adam_update(float* w, const float* g, float* m, float* v, std::size_t n, float step, float beta1,
                         float beta2, float epsilon_hat) noexcept {
-    for (std::size_t i = 0; i < n; ++i) {
+    using detail::vec;
+    const vec b1(beta1), c1(1.0f - beta1), b2(beta2), c2(1.0f - beta2), vstep(step), eps(epsilon_hat);
+    std::size_t i = 0;
+    for (; i + detail::lanes <= n; i += detail::lanes) {
+        const vec gi = vec::load_unaligned(g + i);
+        const vec mi = b1 * vec::load_unaligned(m + i) + c1 * gi;
+        const vec vi = b2 * vec::load_unaligned(v + i) + c2 * gi * gi;
+        mi.store_unaligned(m + i);
+        vi.store_unaligned(v + i);
+        (vec::load_unaligned(w + i) - vstep * mi / (xsimd::sqrt(vi) + eps)).store_unaligned(w + i);
+    }
+    for (; i < n; ++i) {
         m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
         v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
         w[i] -= step * m[i] / (std::sqrt(v[i]) + epsilon_hat);
@@ -21,10 +42,24 @@ inline void adam_update(float* w, const float* g, float* m, float* v, std::size_
 // plain: w += velocity; Nesterov: w += momentum * velocity - lr * g.
 inline void sgd_momentum_update(float* w, const float* g, float* velocity, std::size_t n, float lr, float momentum,
                                 bool nesterov) noexcept {
-    for (std::size_t i = 0; i < n; ++i) {
+    using detail::vec;
+    const vec mu(momentum), vlr(lr);
+    std::size_t i = 0;
+    for (; i + detail::lanes <= n; i += detail::lanes) {
+        const vec gi = vec::load_unaligned(g + i);
+        const vec vel = mu * vec::load_unaligned(velocity + i) - vlr * gi;
+        vel.store_unaligned(velocity + i);
+        const vec delta = nesterov ? mu * vel - vlr * gi : vel;
+        (vec::load_unaligned(w + i) + delta).store_unaligned(w + i);
+    }
+    for (; i < n; ++i) {
         velocity[i] = momentum * velocity[i] - lr * g[i];
         w[i] += nesterov ? momentum * velocity[i] - lr * g[i] : velocity[i];
     }
 }
 
 }  // namespace ctnn::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -1,9 +1,20 @@
 #pragma once
 // Max pooling over NHWC images; the forward pass records where each maximum came from.
+// Channels are contiguous in NHWC, so both passes run SIMD across channels; a window's first element wins ties.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+
+#include "ctnn/kernels/detail/simd.hpp"
+
+// g++ 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics (the
+// _mm512_undefined_ps idiom) once xsimd's conversions and sqrt are inlined here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 namespace ctnn::kernels {
 
@@ -19,41 +30,102 @@ struct PoolGeometry {
 // y = max over each window; argmax[i] = offset of the winner inside its image.
 inline void max_pool2d(const PoolGeometry& g, const float* x, float* y, std::uint32_t* argmax,
                        std::size_t batch) noexcept {
+    using detail::vec;
+    using ivec = xsimd::batch<std::int32_t>;
+    static_assert(ivec::size == vec::size);
+    constexpr std::size_t w = detail::lanes;
+    // Offsets travel as float lanes beside the values (exact below 2^24: an image is far smaller), so one
+    // float mask selects both; they become int32 only when stored.
+    alignas(64) float lane_index[w];
+    for (std::size_t l = 0; l < w; ++l) lane_index[l] = static_cast<float>(l);
+    const vec lane = vec::load_aligned(lane_index);
     for (std::size_t b = 0; b < batch; ++b) {
         const float* img = x + b * g.in_size();
         float* out = y + b * g.out_size();
         std::uint32_t* arg = argmax + b * g.out_size();
         for (std::size_t oy = 0; oy < g.out_height; ++oy)
-            for (std::size_t ox = 0; ox < g.out_width; ++ox)
-                for (std::size_t c = 0; c < g.channels; ++c) {
-                    float best = -std::numeric_limits<float>::infinity();
-                    std::size_t where = 0;
+            for (std::size_t ox = 0; ox < g.out_width; ++ox) {
+                const std::size_t origin = (oy * g.stride * g.in_width + ox * g.stride) * g.channels;
+                const std::size_t o = (oy * g.out_width + ox) * g.channels;
+                std::size_t c = 0;
+                for (; c + w <= g.channels; c += w) {
+                    vec best = vec::load_unaligned(img + origin + c);
+                    vec where = vec(static_cast<float>(origin + c)) + lane;
                     for (std::size_t ky = 0; ky < g.window; ++ky)
                         for (std::size_t kx = 0; kx < g.window; ++kx) {
-                            const std::size_t at =
-                                ((oy * g.stride + ky) * g.in_width + ox * g.stride + kx) * g.channels + c;
-                            if (img[at] > best || (ky == 0 && kx == 0)) {
+                            if (ky == 0 && kx == 0) continue;
+                            const std::size_t at = origin + (ky * g.in_width + kx) * g.channels + c;
+                            const vec v = vec::load_unaligned(img + at);
+                            const auto better = v > best;
+                            best = xsimd::select(better, v, best);
+                            where = xsimd::select(better, vec(static_cast<float>(at)) + lane, where);
+                        }
+                    best.store_unaligned(out + o + c);
+                    xsimd::batch_cast<std::int32_t>(where).store_unaligned(reinterpret_cast<std::int32_t*>(arg + o + c));
+                }
+                for (; c < g.channels; ++c) {
+                    float best = img[origin + c];
+                    std::size_t where = origin + c;
+                    for (std::size_t ky = 0; ky < g.window; ++ky)
+                        for (std::size_t kx = 0; kx < g.window; ++kx) {
+                            const std::size_t at = origin + (ky * g.in_width + kx) * g.channels + c;
+                            if (img[at] > best) {
                                 best = img[at];
                                 where = at;
                             }
                         }
-                    const std::size_t o = (oy * g.out_width + ox) * g.channels + c;
-                    out[o] = best;
-                    arg[o] = static_cast<std::uint32_t>(where);
+                    out[o + c] = best;
+                    arg[o + c] = static_cast<std::uint32_t>(where);
                 }
+            }
     }
 }
 
 // dx = 0 except at each window's winner, which receives dy (overlapping windows add up).
 inline void max_pool2d_backward(const PoolGeometry& g, const float* dy, const std::uint32_t* argmax, float* dx,
                                 std::size_t batch) noexcept {
+    using detail::vec;
+    using ivec = xsimd::batch<std::int32_t>;
+    constexpr std::size_t w = detail::lanes;
+    alignas(64) float lane_index[w];
+    for (std::size_t l = 0; l < w; ++l) lane_index[l] = static_cast<float>(l);
+    const vec lane = vec::load_aligned(lane_index);
+    const vec zero(0.0f);
+    // Non-overlapping windows: every input pixel belongs to at most one window, so each is written once by a
+    // select instead of a scatter; pixels no window covers stay zero.
+    const bool disjoint = g.stride >= g.window;
     for (std::size_t b = 0; b < batch; ++b) {
         float* d = dx + b * g.in_size();
-        for (std::size_t i = 0; i < g.in_size(); ++i) d[i] = 0.0f;
+        std::fill(d, d + g.in_size(), 0.0f);
         const float* dout = dy + b * g.out_size();
         const std::uint32_t* arg = argmax + b * g.out_size();
-        for (std::size_t o = 0; o < g.out_size(); ++o) d[arg[o]] += dout[o];
+        if (!disjoint) {
+            for (std::size_t o = 0; o < g.out_size(); ++o) d[arg[o]] += dout[o];
+            continue;
+        }
+        for (std::size_t oy = 0; oy < g.out_height; ++oy)
+            for (std::size_t ox = 0; ox < g.out_width; ++ox) {
+                const std::size_t origin = (oy * g.stride * g.in_width + ox * g.stride) * g.channels;
+                const std::size_t o = (oy * g.out_width + ox) * g.channels;
+                std::size_t c = 0;
+                for (; c + w <= g.channels; c += w) {
+                    const vec grad = vec::load_unaligned(dout + o + c);
+                    const vec winner = xsimd::batch_cast<float>(
+                        ivec::load_unaligned(reinterpret_cast<const std::int32_t*>(arg + o + c)));
+                    for (std::size_t ky = 0; ky < g.window; ++ky)
+                        for (std::size_t kx = 0; kx < g.window; ++kx) {
+                            const std::size_t at = origin + (ky * g.in_width + kx) * g.channels + c;
+                            const auto hit = winner == vec(static_cast<float>(at)) + lane;
+                            xsimd::select(hit, grad, zero).store_unaligned(d + at);
+                        }
+                }
+                for (; c < g.channels; ++c) d[arg[o + c]] += dout[o + c];
+            }
     }
 }
 
 }  // namespace ctnn::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
