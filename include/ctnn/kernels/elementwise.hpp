@@ -3,6 +3,8 @@
 // xt::maximum does not take xtensor's SIMD path, hence hand-written xsimd loops here. Pointers may have any
 // alignment (unaligned loads and stores; on current cores they cost nothing when the data is aligned anyway);
 // the tail shorter than one vector is done by the same formula in scalar code.
+// Scalar tails count down a separate `left`: with `for (; i < n; ++i)` g++ 12 reports a false
+// -Waggressive-loop-optimizations error once n is a compile-time multiple of the vector width (Dense<784,128>).
 
 #include <algorithm>
 #include <cmath>
@@ -28,7 +30,7 @@ inline void relu(const float* x, float* y, std::size_t n) noexcept {
         const vec v = vec::load_unaligned(x + i);
         xsimd::select(v > zero, v, zero).store_unaligned(y + i);
     }
-    for (; i < n; ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (std::size_t left = n - i; left != 0; --left, ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
 }
 
 // dx = dy where the forward output was positive, else 0.
@@ -38,7 +40,7 @@ inline void relu_backward(const float* y, const float* dy, float* dx, std::size_
     std::size_t i = 0;
     for (; i + detail::lanes <= n; i += detail::lanes)
         xsimd::select(vec::load_unaligned(y + i) > zero, vec::load_unaligned(dy + i), zero).store_unaligned(dx + i);
-    for (; i < n; ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+    for (std::size_t left = n - i; left != 0; --left, ++i) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
 }
 
 // y[r, c] += bias[c]
@@ -49,7 +51,7 @@ inline void add_bias(float* y, const float* bias, std::size_t rows, std::size_t 
         std::size_t c = 0;
         for (; c + detail::lanes <= cols; c += detail::lanes)
             (vec::load_unaligned(row + c) + vec::load_unaligned(bias + c)).store_unaligned(row + c);
-        for (; c < cols; ++c) row[c] += bias[c];
+        for (std::size_t left = cols - c; left != 0; --left, ++c) row[c] += bias[c];
     }
 }
 
@@ -72,7 +74,7 @@ inline void sum_rows(const float* x, std::size_t rows, std::size_t cols, float* 
         for (std::size_t r = 0; r < rows; ++r) s += vec::load_unaligned(x + r * cols + c);
         s.store_unaligned(out + c);
     }
-    for (; c < cols; ++c) {
+    for (std::size_t left = cols - c; left != 0; --left, ++c) {
         float s = accumulate ? out[c] : 0.0f;
         for (std::size_t r = 0; r < rows; ++r) s += x[r * cols + c];
         out[c] = s;
@@ -94,7 +96,7 @@ inline void softmax_rows(const float* x, float* y, std::size_t rows, std::size_t
             for (c = w; c + w <= cols; c += w) m = xsimd::max(m, vec::load_unaligned(in + c));
             top = detail::hmax(m);
         }
-        for (; c < cols; ++c) top = std::max(top, in[c]);
+        for (std::size_t left = cols - c; left != 0; --left, ++c) top = std::max(top, in[c]);
         vec vsum(0.0f);
         const vec vtop(top);
         for (c = 0; c + w <= cols; c += w) {
@@ -103,11 +105,11 @@ inline void softmax_rows(const float* x, float* y, std::size_t rows, std::size_t
             vsum += e;
         }
         float total = xsimd::hadd(vsum);
-        for (; c < cols; ++c) total += out[c] = std::exp(in[c] - top);
+        for (std::size_t left = cols - c; left != 0; --left, ++c) total += out[c] = std::exp(in[c] - top);
         const float inv = 1.0f / total;
         const vec vinv(inv);
         for (c = 0; c + w <= cols; c += w) (vec::load_unaligned(out + c) * vinv).store_unaligned(out + c);
-        for (; c < cols; ++c) out[c] *= inv;
+        for (std::size_t left = cols - c; left != 0; --left, ++c) out[c] *= inv;
     }
 }
 
@@ -125,11 +127,11 @@ inline void softmax_rows_backward(const float* y, const float* dy, float* dx, st
         for (; c + w <= cols; c += w)
             vdot = detail::fmadd(vec::load_unaligned(dyr + c), vec::load_unaligned(yr + c), vdot);
         float dot = xsimd::hadd(vdot);
-        for (; c < cols; ++c) dot += dyr[c] * yr[c];
+        for (std::size_t left = cols - c; left != 0; --left, ++c) dot += dyr[c] * yr[c];
         const vec vd(dot);
         for (c = 0; c + w <= cols; c += w)
             (vec::load_unaligned(yr + c) * (vec::load_unaligned(dyr + c) - vd)).store_unaligned(dxr + c);
-        for (; c < cols; ++c) dxr[c] = yr[c] * (dyr[c] - dot);
+        for (std::size_t left = cols - c; left != 0; --left, ++c) dxr[c] = yr[c] * (dyr[c] - dot);
     }
 }
 
@@ -139,7 +141,7 @@ inline void multiply(const float* x, const float* mask, float* out, std::size_t 
     std::size_t i = 0;
     for (; i + detail::lanes <= n; i += detail::lanes)
         (vec::load_unaligned(x + i) * vec::load_unaligned(mask + i)).store_unaligned(out + i);
-    for (; i < n; ++i) out[i] = x[i] * mask[i];
+    for (std::size_t left = n - i; left != 0; --left, ++i) out[i] = x[i] * mask[i];
 }
 
 }  // namespace ctnn::kernels

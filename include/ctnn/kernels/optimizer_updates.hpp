@@ -31,7 +31,7 @@ inline void adam_update(float* w, const float* g, float* m, float* v, std::size_
         vi.store_unaligned(v + i);
         (vec::load_unaligned(w + i) - vstep * mi / (xsimd::sqrt(vi) + eps)).store_unaligned(w + i);
     }
-    for (; i < n; ++i) {
+    for (std::size_t left = n - i; left != 0; --left, ++i) {
         m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
         v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
         w[i] -= step * m[i] / (std::sqrt(v[i]) + epsilon_hat);
@@ -52,7 +52,7 @@ inline void sgd_momentum_update(float* w, const float* g, float* velocity, std::
         const vec delta = nesterov ? mu * vel - vlr * gi : vel;
         (vec::load_unaligned(w + i) + delta).store_unaligned(w + i);
     }
-    for (; i < n; ++i) {
+    for (std::size_t left = n - i; left != 0; --left, ++i) {
         velocity[i] = momentum * velocity[i] - lr * g[i];
         w[i] += nesterov ? momentum * velocity[i] - lr * g[i] : velocity[i];
     }

@@ -63,7 +63,7 @@ inline void max_pool2d(const PoolGeometry& g, const float* x, float* y, std::uin
                     best.store_unaligned(out + o + c);
                     xsimd::batch_cast<std::int32_t>(where).store_unaligned(reinterpret_cast<std::int32_t*>(arg + o + c));
                 }
-                for (; c < g.channels; ++c) {
+                for (std::size_t left = g.channels - c; left != 0; --left, ++c) {
                     float best = img[origin + c];
                     std::size_t where = origin + c;
                     for (std::size_t ky = 0; ky < g.window; ++ky)
@@ -119,7 +119,7 @@ inline void max_pool2d_backward(const PoolGeometry& g, const float* dy, const st
                             xsimd::select(hit, grad, zero).store_unaligned(d + at);
                         }
                 }
-                for (; c < g.channels; ++c) d[arg[o + c]] += dout[o + c];
+                for (std::size_t left = g.channels - c; left != 0; --left, ++c) d[arg[o + c]] += dout[o + c];
             }
     }
 }
