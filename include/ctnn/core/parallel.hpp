@@ -37,6 +37,10 @@ template <class Body>
 void parallel_parts(std::size_t max_parts, Body&& body) {
     std::size_t parts = static_cast<std::size_t>(num_threads());
     if (parts > max_parts) parts = max_parts;
+#ifdef _OPENMP
+    // Nested inside another parallel region (e.g. a GEMM called per half of a batch): stay on this thread.
+    if (omp_in_parallel()) parts = 1;
+#endif
     if (parts <= 1) {
         body(std::size_t{0}, std::size_t{1});
         return;
