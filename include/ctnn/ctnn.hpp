@@ -22,6 +22,7 @@
 
 #include "ctnn/network/sequential.hpp"
 #include "ctnn/network/summary.hpp"
+#include "ctnn/io/model_file.hpp"
 
 #include "ctnn/data/data.hpp"
 
