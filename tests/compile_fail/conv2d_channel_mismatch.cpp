@@ -1,0 +1,13 @@
+// Must not compile: a one-channel Conv2D on an RGB image. The diagnostic must name Conv2D<3, 3, 1, 32> and
+// Shape<28, 28, 3>.
+#include <ctnn/ctnn.hpp>
+
+using namespace ctnn;
+
+#ifdef CTNN_FIX
+using Net = Sequential<Input<28, 28, 3>, Conv2D<3, 3, 3, 32>>;
+#else
+using Net = Sequential<Input<28, 28, 3>, Conv2D<3, 3, 1, 32>>;
+#endif
+
+static_assert(Net::output_shape::size == 26 * 26 * 32);

@@ -1,0 +1,14 @@
+// Must not compile: Dense<784, 128> after a Flatten that yields Shape<21632> (the 26x26x32 convolution output
+// was never pooled). The diagnostic must name Dense<784, 128> and Shape<21632>.
+#include <ctnn/ctnn.hpp>
+
+using namespace ctnn;
+
+#ifdef CTNN_FIX
+using Net = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, Flatten, Dense<21632, 128>>;
+#else
+using Net = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, Flatten, Dense<784, 128>>;
+#endif
+
+// Binds every layer: Sequential's member types need the whole chain.
+static_assert(Net::output_shape::size == 128);

@@ -1,0 +1,13 @@
+// Must not compile: Dense<784, 128> straight after a convolution that yields Shape<26, 26, 32> (Flatten
+// forgotten). The diagnostic must say to put Flatten before it and name Shape<26, 26, 32>.
+#include <ctnn/ctnn.hpp>
+
+using namespace ctnn;
+
+#ifdef CTNN_FIX
+using Net = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, Flatten, Dense<21632, 128>>;
+#else
+using Net = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, Dense<784, 128>>;
+#endif
+
+static_assert(Net::output_shape::size == 128);

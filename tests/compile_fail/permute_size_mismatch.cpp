@@ -1,0 +1,15 @@
+// Must not compile: a permutation of 100 features in front of 784-pixel images. The diagnostic must name
+// Permute<perm> and Shape<28, 28, 1>.
+#include <ctnn/ctnn.hpp>
+
+using namespace ctnn;
+
+#ifdef CTNN_FIX
+constexpr auto perm = make_permutation<784>(1);
+#else
+constexpr auto perm = make_permutation<100>(1);
+#endif
+
+using Net = Sequential<Input<28, 28, 1>, Permute<perm>, Flatten, Dense<784, 10>>;
+
+static_assert(Net::output_shape::size == 10);
