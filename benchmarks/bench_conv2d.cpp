@@ -65,6 +65,28 @@ void conv_backward(benchmark::State& state, ConvCase c, std::size_t batch) {
     ctnn::bench::set_gflops(state, conv_flops(c, batch) * (c.input_gradient ? 2.0 : 1.0));
 }
 
+// Through im2col tiles instead of the default direct paths, to show why the dispatcher picks them.
+void conv_forward_other(benchmark::State& state, ConvCase c, std::size_t batch) {
+    ConvData d(c, batch);
+    for (auto _ : state) {
+        ctnn::kernels::detail::conv_forward_impl(c.g, c.cout, d.x.data(), d.w.data(), d.bias.data(), d.y.data(), batch,
+                                                 d.ws.data(), 0, false);
+        benchmark::ClobberMemory();
+    }
+    ctnn::bench::set_gflops(state, conv_flops(c, batch));
+}
+
+void conv_backward_other(benchmark::State& state, ConvCase c, std::size_t batch) {
+    ConvData d(c, batch);
+    for (auto _ : state) {
+        ctnn::kernels::detail::conv_backward_impl(c.g, c.cout, d.x.data(), d.w.data(), d.dy.data(), d.dw.data(),
+                                                  d.db.data(), c.input_gradient ? d.dx.data() : nullptr, batch,
+                                                  d.ws.data(), 0, false);
+        benchmark::ClobberMemory();
+    }
+    ctnn::bench::set_gflops(state, conv_flops(c, batch) * (c.input_gradient ? 2.0 : 1.0));
+}
+
 #ifdef CTNN_BENCH_HAVE_DNNL
 void onednn_forward(benchmark::State& state, ConvCase c, std::size_t batch) {
     using namespace dnnl;
@@ -111,6 +133,11 @@ const bool registered = [] {
             benchmark::RegisterBenchmark(("onednn_conv2d_forward" + suffix).c_str(), onednn_forward, c, batch);
 #endif
             benchmark::RegisterBenchmark(("conv2d_backward" + suffix).c_str(), conv_backward, c, batch);
+            if (ctnn::kernels::detail::conv_direct(c.g))
+                benchmark::RegisterBenchmark(("conv2d_forward_im2col" + suffix).c_str(), conv_forward_other, c, batch);
+            if (ctnn::kernels::detail::conv_direct_backward(c.g))
+                benchmark::RegisterBenchmark(("conv2d_backward_im2col" + suffix).c_str(), conv_backward_other, c,
+                                             batch);
         }
     return true;
 }();

@@ -35,6 +35,9 @@ const Case cases[] = {
     {conv(9, 7, 33, 5, 2, false), 17, 2},
     {conv(11, 11, 1, 5, 1, true), 1, 5},
     {conv(5, 5, 7, 1, 1, false), 31, 1},
+    {conv(9, 9, 2, 3, 2, true), 20, 2},    // direct path, stride 2 with padding
+    {conv(10, 6, 3, 3, 1, true), 48, 1},   // direct path, three column panels
+    {conv(9, 8, 16, 3, 2, true), 40, 2},   // kernel-row path, stride 2 with padding
 };
 
 // Relative to the sum of |terms| that each output adds up, grown with the number of terms.
@@ -76,6 +79,20 @@ TEST_CASE("conv2d_forward and conv2d_backward match direct convolution") {
         check_close(dw, dw_ref, pixels);
         check_close(db, db_ref, pixels);
         check_close(dx, dx_ref, static_cast<double>(g.kernel_height * g.kernel_width * cout));
+
+        // The path not chosen for this geometry (direct for small patches, im2col tiles otherwise) agrees too.
+        {
+            std::vector<float> y2(out_size), dx2(x.size());
+            auto dw3 = ctnn::reference::random_vector(w.size(), 5), db3 = ctnn::reference::random_vector(cout, 6);
+            ctnn::kernels::detail::conv_forward_impl(g, cout, x.data(), w.data(), bias.data(), y2.data(), batch,
+                                                     ws.data(), 0, !ctnn::kernels::detail::conv_direct(g));
+            ctnn::kernels::detail::conv_backward_impl(g, cout, x.data(), w.data(), dy.data(), dw3.data(), db3.data(),
+                                                      dx2.data(), batch, ws.data(), 0,
+                                                      !ctnn::kernels::detail::conv_direct_backward(g));
+            check_close(y2, y_ref, static_cast<double>(g.patch_size()));
+            check_close(dw3, dw_ref, pixels);
+            check_close(dx2, dx_ref, static_cast<double>(g.kernel_height * g.kernel_width * cout));
+        }
 
         // dx == nullptr skips the input gradient and leaves dw and db as before.
         auto dw2 = ctnn::reference::random_vector(w.size(), 5), db2 = ctnn::reference::random_vector(cout, 6);

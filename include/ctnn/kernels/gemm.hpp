@@ -27,7 +27,7 @@ namespace detail {
 // broadcast live; with 16 registers (SSE2, AVX2) 6 x 2 vectors keeps 12. A narrow 8 x 1 tile serves n <= lanes.
 inline constexpr std::size_t gemm_mr_wide = lanes == 16 ? 8 : 6;
 inline constexpr std::size_t gemm_mr_narrow = 8;
-inline constexpr std::size_t gemm_kc_max = 256;  // a kc x NR panel of B stays in L1
+inline constexpr std::size_t gemm_kc_max = 384;  // a kc x NR panel of B stays in L1
 inline constexpr std::size_t gemm_mc = 144;      // rows of A revisited per panel of B: an L2-sized block
 inline constexpr std::size_t gemm_nc = 512;      // columns of B packed at once (kc x nc per block in L2)
 
@@ -59,15 +59,19 @@ struct ColsA {  // MR consecutive rows contiguous at fixed p (A transposed, or a
 };
 
 // C[MR x NV*lanes] (+)= sum over p < kc of op(A)(:, p) * Bpanel(p, :). bp is an aligned packed panel.
+// init (optional, aligned, NV*lanes floats) starts every row's sum, e.g. at a bias.
 template <std::size_t MR, std::size_t NV, class AOp>
-inline void gemm_micro(std::size_t kc, const AOp& a, const float* bp, float* c, std::size_t ldc,
-                       bool load_c) noexcept {
+inline void gemm_micro(std::size_t kc, const AOp& a, const float* bp, float* c, std::size_t ldc, bool load_c,
+                       const float* init = nullptr) noexcept {
     constexpr std::size_t nr = NV * lanes;
     vec acc[MR][NV];
+    vec start[NV];
+#pragma GCC unroll 4
+    for (std::size_t v = 0; v < NV; ++v) start[v] = init ? vec::load_aligned(init + v * lanes) : vec(0.0f);
 #pragma GCC unroll 16
     for (std::size_t ii = 0; ii < MR; ++ii)
 #pragma GCC unroll 4
-        for (std::size_t v = 0; v < NV; ++v) acc[ii][v] = vec(0.0f);
+        for (std::size_t v = 0; v < NV; ++v) acc[ii][v] = start[v];
     for (std::size_t p = 0; p < kc; ++p) {
         vec bv[NV];
 #pragma GCC unroll 4
@@ -142,9 +146,11 @@ inline void pack_b(Trans trans_b, const float* b, std::size_t ldb, std::size_t k
 }
 
 // C[m x nc] (+)= op(A)[m x k] * Bpacked[k x nc] with B packed by pack_b<NV*lanes>.
+// init (optional): a row of round_up(nc, NR) aligned floats that C starts from instead of zero (not with
+// accumulate), e.g. a zero-padded bias.
 template <std::size_t MR, std::size_t NV>
 inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std::size_t k, const float* pb,
-                           float* c, std::size_t ldc, bool accumulate) noexcept {
+                           float* c, std::size_t ldc, bool accumulate, const float* init = nullptr) noexcept {
     constexpr std::size_t nr = NV * lanes;
     const std::size_t kcb = gemm_kc(k);
     const std::size_t ncp = round_up(nc, nr);
@@ -153,6 +159,7 @@ inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std:
     for (std::size_t p0 = 0; p0 < k; p0 += kcb) {
         const std::size_t kc = std::min(kcb, k - p0);
         const bool load_c = accumulate || p0 > 0;
+        const float* start = load_c ? nullptr : init;
         const float* pblock = pb + p0 * ncp;
         for (std::size_t i0 = 0; i0 < m; i0 += gemm_mc) {
             const std::size_t mc = std::min(gemm_mc, m - i0);
@@ -180,11 +187,12 @@ inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std:
                         RowsA<MR> ra;
                         for (std::size_t ii = 0; ii < MR; ++ii)
                             ra.row[ii] = A.a + (i + (ii < mm ? ii : 0)) * A.lda + p0;
-                        gemm_micro<MR, NV>(kc, ra, panel, dst, ldd, ld);
+                        gemm_micro<MR, NV>(kc, ra, panel, dst, ldd, ld, start ? start + jr : nullptr);
                     } else if (mm == MR) {
-                        gemm_micro<MR, NV>(kc, ColsA{A.a + p0 * A.lda + i, A.lda}, panel, dst, ldd, ld);
+                        gemm_micro<MR, NV>(kc, ColsA{A.a + p0 * A.lda + i, A.lda}, panel, dst, ldd, ld,
+                                           start ? start + jr : nullptr);
                     } else {
-                        gemm_micro<MR, NV>(kc, ColsA{aedge, MR}, panel, dst, ldd, ld);
+                        gemm_micro<MR, NV>(kc, ColsA{aedge, MR}, panel, dst, ldd, ld, start ? start + jr : nullptr);
                     }
                     if (!full) {
                         for (std::size_t ii = 0; ii < mm; ++ii)
