@@ -4,17 +4,36 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <new>
 #include <span>
 #include <vector>
-
-#include <xsimd/xsimd.hpp>
 
 #include "ctnn/config.hpp"
 
 namespace ctnn {
 
+// Allocates through the aligned global operator new (not xsimd's malloc-based allocator), so that a program
+// replacing operator new, such as our allocation-counting test, sees every buffer ctnn allocates.
 template <class T>
-using aligned_vector = std::vector<T, xsimd::aligned_allocator<T, buffer_alignment>>;
+struct AlignedAllocator {
+    using value_type = T;
+    static constexpr std::align_val_t alignment{buffer_alignment > alignof(T) ? buffer_alignment : alignof(T)};
+
+    AlignedAllocator() noexcept = default;
+    template <class U>
+    AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
+
+    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), alignment)); }
+    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, alignment); }
+
+    template <class U>
+    bool operator==(const AlignedAllocator<U>&) const noexcept {
+        return true;
+    }
+};
+
+template <class T>
+using aligned_vector = std::vector<T, AlignedAllocator<T>>;
 
 using Buffer = aligned_vector<float>;
 

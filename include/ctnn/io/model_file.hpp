@@ -100,7 +100,10 @@ inline std::string hex(std::uint64_t value, int digits = 16) {
 inline std::string describe_dims(const std::vector<std::uint64_t>& dims) {
     if (dims.empty()) return "scalar";
     std::string text;
-    for (std::size_t k = 0; k < dims.size(); ++k) text += (k ? "x" : "") + std::to_string(dims[k]);
+    for (std::size_t k = 0; k < dims.size(); ++k) {
+        if (k != 0) text += 'x';
+        text += std::to_string(dims[k]);  // appended separately: g++ 12 -O3 warns falsely (-Wrestrict) on "x" + str
+    }
     return text;
 }
 

@@ -27,19 +27,19 @@ namespace detail {
 inline void copy_run(const float* src, float* dst, std::size_t n) noexcept {
     std::size_t i = 0;
     for (; i + lanes <= n; i += lanes) vec::load_unaligned(src + i).store_unaligned(dst + i);
-    for (; i < n; ++i) dst[i] = src[i];
+    for (std::size_t left = n - i; left != 0; --left, ++i) dst[i] = src[i];
 }
 
 inline void add_run(const float* src, float* dst, std::size_t n) noexcept {
     std::size_t i = 0;
     for (; i + lanes <= n; i += lanes) (vec::load_unaligned(dst + i) + vec::load_unaligned(src + i)).store_unaligned(dst + i);
-    for (; i < n; ++i) dst[i] += src[i];
+    for (std::size_t left = n - i; left != 0; --left, ++i) dst[i] += src[i];
 }
 
 inline void zero_run(float* dst, std::size_t n) noexcept {
     std::size_t i = 0;
     for (; i + lanes <= n; i += lanes) vec(0.0f).store_unaligned(dst + i);
-    for (; i < n; ++i) dst[i] = 0.0f;
+    for (std::size_t left = n - i; left != 0; --left, ++i) dst[i] = 0.0f;
 }
 
 // Calls run(patch_offset, image_offset, length) for every in-image run of patch row `patch`, and

@@ -63,11 +63,9 @@ struct Conv2D {
         static constexpr std::uint64_t fingerprint =
             detail::fingerprint_of<KH, KW, Cin, Cout, Stride, static_cast<std::size_t>(Pad)>(kind);
         static std::string name() {
-            std::string text = detail::template_name<KH, KW, Cin, Cout>(kind);
-            if (Stride != 1 || Pad != Padding::valid) {
-                text.pop_back();
-                text += "," + std::to_string(Stride) + (Pad == Padding::same ? ",same>" : ",valid>");
-            }
+            if constexpr (Stride == 1 && Pad == Padding::valid) return detail::template_name<KH, KW, Cin, Cout>(kind);
+            std::string text = detail::template_name<KH, KW, Cin, Cout, Stride>(kind);
+            text.insert(text.size() - 1, Pad == Padding::same ? ",same" : ",valid");
             return text;
         }
         static constexpr kernels::ConvGeometry geometry{

@@ -1,0 +1,62 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "ctnn/ctnn.hpp"
+#include "gradient_check.hpp"
+
+using namespace ctnn;
+
+namespace {
+using Tiny = Sequential<Input<3>, Dense<3, 2>>;
+
+// Fills every gradient with a value that changes per step, so the moments matter.
+void set_gradients(Tiny& net, int step) {
+    net.visit_parameters([&](std::size_t, const ParameterView& p) {
+        for (std::size_t i = 0; i < p.gradient.size(); ++i)
+            p.gradient[i] = std::sin(static_cast<float>(step * 7 + static_cast<int>(i)));
+    });
+}
+std::vector<float> all_values(Tiny& net) {
+    std::vector<float> v;
+    net.visit_parameters([&](std::size_t, const ParameterView& p) { for (float value : p.value) v.push_back(value); });
+    return v;
+}
+}  // namespace
+
+TEST_CASE("Adam follows Kingma & Ba with Keras' epsilon placement, checked in double precision") {
+    Tiny net{seed(1)};
+    const double lr = 1e-2, b1 = 0.9, b2 = 0.999, eps = 1e-7;
+    Adam adam(static_cast<float>(lr));
+    const auto initial = all_values(net);
+    std::vector<double> w(initial.begin(), initial.end()), m(w.size()), v(w.size());
+    for (int t = 1; t <= 5; ++t) {
+        set_gradients(net, t);
+        std::vector<double> g;
+        net.visit_parameters([&](std::size_t, const ParameterView& p) {
+            for (float x : p.gradient) g.push_back(x);
+        });
+        adam.step(net);
+        const double step = lr * std::sqrt(1 - std::pow(b2, t)) / (1 - std::pow(b1, t));
+        for (std::size_t i = 0; i < w.size(); ++i) {
+            m[i] = b1 * m[i] + (1 - b1) * g[i];
+            v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+            w[i] -= step * m[i] / (std::sqrt(v[i]) + eps);
+        }
+    }
+    const auto got = all_values(net);
+    for (std::size_t i = 0; i < w.size(); ++i) CHECK(got[i] == doctest::Approx(w[i]).epsilon(1e-5));
+    CHECK(adam.steps() == 5);
+}
+
+TEST_CASE("Adam's first step moves every parameter by about the learning rate") {
+    Tiny net{seed(2)};
+    const auto before = all_values(net);
+    set_gradients(net, 1);
+    Adam adam(1e-3f);
+    adam.step(net);
+    const auto after = all_values(net);
+    for (std::size_t i = 0; i < before.size(); ++i)
+        CHECK(std::abs(after[i] - before[i]) == doctest::Approx(1e-3).epsilon(1e-2));
+}

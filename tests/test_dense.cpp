@@ -1,0 +1,87 @@
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <memory>
+
+#include "ctnn/layers/dense.hpp"
+#include "gradient_check.hpp"
+#include "reference_layers.hpp"
+
+using namespace ctnn;
+
+static_assert(Dense<784, 128>::parameter_count == 100'480);  // 784*128 weights + 128 biases
+static_assert(Dense<128, 10>::parameter_count == 1'290);
+static_assert(std::is_same_v<Dense<784, 128>::bind<Shape<784>>::output_shape, Shape<128>>);
+static_assert(BoundLayer<Dense<7, 3>::bind<Shape<7>>>);
+
+namespace {
+
+template <std::size_t In, std::size_t Out>
+void check_dense_forward(std::size_t n, std::uint64_t seed_value) {
+    using L = typename Dense<In, Out>::template bind<Shape<In>>;
+    Rng rng(seed_value);
+    auto layer = std::make_unique<L>();
+    layer->initialize(rng, Initializer::glorot_uniform);
+    testing::fill_uniform(flat(layer->bias), rng);
+    Buffer x(n * In), y(n * Out);
+    testing::fill_uniform(x, rng);
+    typename L::workspace ws(n);
+    layer->forward(x.data(), y.data(), n, ws, Pass::inference);
+    const auto expected = reference::dense(x.data(), layer->weights.data(), layer->bias.data(), n, In, Out);
+    for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == doctest::Approx(expected[i]).epsilon(1e-4));
+}
+
+}  // namespace
+
+TEST_CASE("Dense forward matches the naive product on awkward sizes") {
+    check_dense_forward<1, 1>(1, 1);
+    check_dense_forward<7, 33>(5, 2);
+    check_dense_forward<127, 31>(3, 3);
+    check_dense_forward<33, 7>(1, 4);
+    check_dense_forward<784, 128>(33, 5);
+    check_dense_forward<128, 10>(32, 6);
+}
+
+TEST_CASE("Dense gradients match finite differences") {
+    testing::check_layer_gradients<Dense<7, 5>::bind<Shape<7>>>(3, 11);
+    testing::check_layer_gradients<Dense<33, 31>::bind<Shape<33>>>(5, 12);
+    testing::check_layer_gradients<Dense<1, 1>::bind<Shape<1>>>(1, 13);
+}
+
+TEST_CASE("Dense gradients accumulate across backward calls") {
+    using L = Dense<4, 3>::bind<Shape<4>>;
+    Rng rng(3);
+    L layer;
+    layer.initialize(rng, Initializer::glorot_uniform);
+    Buffer x(2 * 4), dy(2 * 3), y(2 * 3);
+    testing::fill_uniform(x, rng);
+    testing::fill_uniform(dy, rng);
+    L::workspace ws(2);
+    layer.forward(x.data(), y.data(), 2, ws, Pass::training);
+    layer.backward(x.data(), y.data(), dy.data(), nullptr, 2, ws);
+    const auto once = layer.weights_gradient;
+    layer.backward(x.data(), y.data(), dy.data(), nullptr, 2, ws);
+    for (std::size_t i = 0; i < once.size(); ++i)
+        CHECK(layer.weights_gradient.data()[i] == doctest::Approx(2 * once.data()[i]));
+}
+
+TEST_CASE("Dense initialisers: Glorot-uniform bounds and He-normal spread, zero biases") {
+    using L = Dense<784, 128>::bind<Shape<784>>;
+    auto layer = std::make_unique<L>();
+    Rng rng(5);
+    layer->initialize(rng, Initializer::glorot_uniform);
+    const float limit = std::sqrt(6.0f / (784 + 128));
+    double sum_sq = 0;
+    for (float w : layer->weights) {
+        REQUIRE(std::abs(w) <= limit);
+        sum_sq += static_cast<double>(w) * w;
+    }
+    // Variance of U(-a, a) is a^2 / 3.
+    CHECK(sum_sq / layer->weights.size() == doctest::Approx(limit * limit / 3.0).epsilon(0.02));
+    for (float b : layer->bias) CHECK(b == 0.0f);
+
+    layer->initialize(rng, Initializer::he_normal);
+    sum_sq = 0;
+    for (float w : layer->weights) sum_sq += static_cast<double>(w) * w;
+    CHECK(sum_sq / layer->weights.size() == doctest::Approx(2.0 / 784).epsilon(0.02));
+}

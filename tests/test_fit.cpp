@@ -1,0 +1,114 @@
+#include <doctest/doctest.h>
+
+#include <memory>
+
+#include "ctnn/ctnn.hpp"
+#include "synthetic_data.hpp"
+
+using namespace ctnn;
+
+namespace {
+using SmallMlp = Sequential<Input<8, 8, 1>, Flatten, Dense<64, 32>, ReLU, Dense<32, 4>>;
+using SmallCnn = Sequential<Input<8, 8, 1>, Conv2D<3, 3, 1, 4>, ReLU, MaxPool2D<2>, Flatten, Dense<36, 4>>;
+using SoftmaxMlp = Sequential<Input<8, 8, 1>, Flatten, Dense<64, 16>, ReLU, Dense<16, 4>, Softmax>;
+
+template <class Net>
+std::vector<float> parameters_of(Net& net) {
+    std::vector<float> v;
+    net.visit_parameters([&](std::size_t, const ParameterView& p) { for (float value : p.value) v.push_back(value); });
+    return v;
+}
+}  // namespace
+
+TEST_CASE("fit learns a separable problem: MLP, CNN, and a network ending in Softmax") {
+    const auto train = testing::blobs(1000, 8, 4, 1), test = testing::blobs(300, 8, 4, 2);
+    {
+        SmallMlp net{seed(1)};
+        Adam opt(1e-2f);
+        const History h = fit(net, train, opt, {.epochs = 3, .batch = 32, .verbosity = Verbosity::silent});
+        REQUIRE(h.size() == 3);
+        CHECK(h.back().loss < h.front().loss);
+        CHECK(evaluate(net, test).accuracy > 0.95);
+    }
+    {
+        SmallCnn net{seed(2)};
+        Adam opt(1e-2f);
+        fit(net, train, opt, {.epochs = 3, .batch = 16, .verbosity = Verbosity::silent});
+        CHECK(evaluate(net, test).accuracy > 0.95);
+    }
+    {
+        SoftmaxMlp net{seed(3)};
+        SGD opt(0.1f, 0.9f, true);
+        fit(net, train, opt, {.epochs = 3, .batch = 32, .verbosity = Verbosity::silent});
+        const Evaluation e = evaluate(net, test);
+        CHECK(e.accuracy > 0.95);
+        CHECK(e.loss < 0.5);
+    }
+}
+
+TEST_CASE("fit is deterministic for a given seed and thread count, and the seed shuffles differently") {
+    const auto train = testing::blobs(333, 8, 4, 3);  // 333 = 10 batches of 32 + a partial one of 13
+    auto run = [&](std::uint64_t shuffle_seed) {
+        SmallCnn net{seed(4)};
+        Adam opt;
+        fit(net, train, opt, {.epochs = 2, .batch = 32, .seed = shuffle_seed, .verbosity = Verbosity::silent});
+        return parameters_of(net);
+    };
+    const auto a = run(1), b = run(1), c = run(2);
+    CHECK(a == b);
+    CHECK(a != c);
+}
+
+TEST_CASE("fit reports validation figures, calls the callback, and stops when it says so") {
+    const auto train = testing::blobs(200, 8, 4, 5), validation = testing::blobs(100, 8, 4, 6);
+    SmallMlp net{seed(5)};
+    Adam opt(1e-2f);
+    std::size_t calls = 0;
+    const History h = fit(net, train, opt,
+                          {.epochs = 10,
+                           .batch = 20,
+                           .validation = &validation,
+                           .verbosity = Verbosity::silent,
+                           .on_epoch_end = [&](const EpochRecord& r) {
+                               ++calls;
+                               CHECK(r.validation_accuracy.has_value());
+                               CHECK(r.seconds >= 0.0);
+                               return r.epoch < 1;  // stop after the second epoch
+                           }});
+    CHECK(calls == 2);
+    CHECK(h.size() == 2);
+    CHECK(*h.back().validation_accuracy == doctest::Approx(evaluate(net, validation).accuracy));
+}
+
+TEST_CASE("fit and evaluate refuse data that does not fit the network") {
+    SmallMlp net{seed(1), /*max_batch=*/16};
+    Adam opt;
+    const auto wrong_size = testing::blobs(10, 9, 4, 1);
+    CHECK_THROWS_AS(fit(net, wrong_size, opt, {.verbosity = Verbosity::silent}), std::invalid_argument);
+    CHECK_THROWS_AS(evaluate(net, wrong_size), std::invalid_argument);
+    const auto too_many_classes = testing::blobs(10, 8, 5, 1);
+    CHECK_THROWS_AS(evaluate(net, too_many_classes), std::invalid_argument);
+    const auto fine = testing::blobs(10, 8, 4, 1);
+    CHECK_THROWS_AS(fit(net, fine, opt, {.batch = 17, .verbosity = Verbosity::silent}), std::invalid_argument);
+}
+
+TEST_CASE("evaluate's confusion matrix and predict agree") {
+    const auto train = testing::blobs(500, 8, 4, 7), test = testing::blobs(64, 8, 4, 8);
+    SmallMlp net{seed(6)};
+    Adam opt(1e-2f);
+    fit(net, train, opt, {.epochs = 2, .verbosity = Verbosity::silent});
+    const Evaluation e = evaluate(net, test);
+    CHECK(e.confusion.total() == 64);
+    std::vector<std::uint8_t> predicted(64);
+    predict(net, test.images.data(), 64, predicted.data());
+    std::size_t hits = 0;
+    for (std::size_t i = 0; i < 64; ++i) {
+        hits += predicted[i] == test.labels[i];
+        const auto one = predict(net, test.image(i));
+        CHECK(one.label == predicted[i]);
+        float total = 0;
+        for (float p : one.probabilities) total += p;
+        CHECK(total == doctest::Approx(1.0f));
+    }
+    CHECK(static_cast<double>(hits) / 64 == doctest::Approx(e.accuracy));
+}
