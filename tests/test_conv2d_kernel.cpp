@@ -53,7 +53,10 @@ void check_close(const std::vector<float>& got, const std::vector<float>& want, 
 }  // namespace
 
 TEST_CASE("conv2d_forward and conv2d_backward match direct convolution") {
-    for (const auto& [g, cout, batch] : cases) {
+    for (const Case& c : cases) {
+        // Plain copies: clang 14 cannot capture structured bindings in the lambdas doctest's INFO makes.
+        const ConvGeometry g = c.g;
+        const std::size_t cout = c.cout, batch = c.batch;
         INFO("in " << g.in_height << "x" << g.in_width << "x" << g.channels << " k" << g.kernel_height << " s"
                    << g.stride << " pad" << g.pad_top << " cout " << cout << " batch " << batch);
         const std::size_t out_size = batch * g.patch_count() * cout;
