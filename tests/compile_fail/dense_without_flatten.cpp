@@ -10,4 +10,9 @@ using Net = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, Flatten, Dense<216
 using Net = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, Dense<784, 128>>;
 #endif
 
+// Naming a member instantiates Sequential, whose member types bind every layer. The shape is only checked
+// when the composition is fixed: on a broken one it would add a second error after the one under test.
+static_assert(Net::layer_count > 0);
+#ifdef CTNN_FIX
 static_assert(Net::output_shape::size == 128);
+#endif

@@ -12,4 +12,9 @@ constexpr auto perm = make_permutation<100>(1);
 
 using Net = Sequential<Input<28, 28, 1>, Permute<perm>, Flatten, Dense<784, 10>>;
 
+// Naming a member instantiates Sequential, whose member types bind every layer. The shape is only checked
+// when the composition is fixed: on a broken one it would add a second error after the one under test.
+static_assert(Net::layer_count > 0);
+#ifdef CTNN_FIX
 static_assert(Net::output_shape::size == 10);
+#endif
