@@ -1,9 +1,12 @@
 // ctnn_train_bench: seconds per training epoch on MNIST for the seed MLP and CNN, at each thread count.
 //   ctnn_train_bench --data-dir data/mnist [--threads 1,2] [--models mlp,cnn] [--epochs 1] [--json FILE]
+//   ctnn_train_bench --data-dir data/mnist --profile 500    (per-layer forward/backward times instead)
 // One epoch = 60,000 images, batch 32, Adam(1e-3), shuffled, as pytorch_epoch.py does, so the two compare.
 // Each (model, threads) run trains a fresh network (seed 1) so no run warms the next one's weights.
 
 #include <algorithm>
+#include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -12,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
@@ -30,6 +34,7 @@ struct Options {
     std::vector<std::string> models = {"mlp", "cnn"};
     std::size_t epochs = 1;
     std::string json;
+    std::size_t profile_steps = 0;  // > 0: time each layer over this many steps instead of training an epoch
 };
 
 struct Result {
@@ -82,6 +87,9 @@ Options parse(int argc, char** argv) {
         } else if (arg == "--epochs") {
             o.epochs = static_cast<std::size_t>(std::atoi(std::string(value).c_str()));
             if (o.epochs == 0) usage("--epochs must be positive");
+        } else if (arg == "--profile") {
+            o.profile_steps = static_cast<std::size_t>(std::atoi(std::string(value).c_str()));
+            if (o.profile_steps == 0) usage("--profile must be positive");
         } else if (arg == "--json") {
             o.json = value;
         } else {
@@ -114,6 +122,92 @@ Result run(const std::string& model, int threads, const data::TrainTest& mnist, 
     return r;
 }
 
+// Per-layer profile: the steps train_step does, layer by layer, each timed on its own. Uses the network's
+// own layer workspaces and our own activation and gradient buffers (Sequential keeps its private).
+template <class Net>
+void profile(const std::string& model, int threads, const data::Dataset& train, std::size_t steps) {
+    using clock = std::chrono::steady_clock;
+    constexpr std::size_t layers = Net::layer_count;
+    constexpr std::size_t batch = 32, warm_up = 50;
+    set_num_threads(threads);
+    auto net = std::make_unique<Net>(seed(1));
+    Adam optimizer{1e-3f};
+    std::array<Buffer, layers> out, grad_in;
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+        ((out[I].resize(batch * Net::template layer_type<I>::output_shape::size),
+          grad_in[I].resize(batch * Net::template layer_type<I>::input_shape::size)),
+         ...);
+    }
+    (std::make_index_sequence<layers>{});
+    Buffer images(batch * train.sample_size()), grad_out(batch * Net::output_shape::size);
+    std::vector<std::uint8_t> labels(batch);
+    std::vector<std::uint32_t> order(train.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+
+    std::array<double, layers> forward_s{}, backward_s{};
+    double loss_s = 0.0, update_s = 0.0, zero_s = 0.0;
+    const auto seconds = [](clock::time_point a, clock::time_point b) {
+        return std::chrono::duration<double>(b - a).count();
+    };
+    for (std::size_t step = 0; step < warm_up + steps; ++step) {
+        const bool timed = step >= warm_up;
+        const std::size_t first = (step * batch) % (train.size() - batch);
+        data::gather_batch(train, order, first, batch, images.data(), labels.data());
+        auto t = clock::now();
+        net->zero_gradients();
+        auto t2 = clock::now();
+        if (timed) zero_s += seconds(t, t2);
+        [&]<std::size_t... I>(std::index_sequence<I...>) {
+            (([&] {
+                 const float* in = I == 0 ? images.data() : out[I - (I > 0)].data();
+                 const auto a = clock::now();
+                 net->template layer<I>().forward(in, out[I].data(), batch,
+                                                  net->workspace().template layer_workspace<I>(), Pass::training);
+                 if (timed) forward_s[I] += seconds(a, clock::now());
+             }()),
+             ...);
+        }
+        (std::make_index_sequence<layers>{});
+        t = clock::now();
+        softmax_cross_entropy(out[layers - 1].data(), labels.data(), batch, Net::output_shape::size, grad_out.data());
+        t2 = clock::now();
+        if (timed) loss_s += seconds(t, t2);
+        [&]<std::size_t... R>(std::index_sequence<R...>) {
+            (([&] {
+                 constexpr std::size_t I = layers - 1 - R;
+                 const float* x = I == 0 ? images.data() : out[I - (I > 0)].data();
+                 const float* dy = I == layers - 1 ? grad_out.data() : grad_in[I + (I + 1 < layers)].data();
+                 float* dx = I == 0 ? nullptr : grad_in[I].data();  // as train_step: no input gradient for layer 0
+                 const auto a = clock::now();
+                 net->template layer<I>().backward(x, out[I].data(), dy, dx, batch,
+                                                   net->workspace().template layer_workspace<I>());
+                 if (timed) backward_s[I] += seconds(a, clock::now());
+             }()),
+             ...);
+        }
+        (std::make_index_sequence<layers>{});
+        t = clock::now();
+        optimizer.step(*net);
+        if (timed) update_s += seconds(t, clock::now());
+    }
+
+    const std::vector<std::string> names = Net::layer_names();
+    double total = loss_s + update_s + zero_s;
+    for (std::size_t i = 0; i < layers; ++i) total += forward_s[i] + backward_s[i];
+    const double per_step = 1e3 / static_cast<double>(steps);  // seconds over all steps -> ms per step
+    const double epoch_steps = static_cast<double>((train.size() + batch - 1) / batch);
+    std::printf("\n%s, %d thread(s), %zu steps of batch 32: %.3f ms/step, %.2f s per epoch of %.0f steps\n",
+                model.c_str(), threads, steps, total * per_step, total / static_cast<double>(steps) * epoch_steps,
+                epoch_steps);
+    std::printf("| layer | forward ms/step | backward ms/step | share |\n|---|---:|---:|---:|\n");
+    for (std::size_t i = 0; i < layers; ++i)
+        std::printf("| %zu %s | %.4f | %.4f | %.1f%% |\n", i, names[i].c_str(), forward_s[i] * per_step,
+                    backward_s[i] * per_step, 100.0 * (forward_s[i] + backward_s[i]) / total);
+    std::printf("| loss (softmax cross-entropy) | %.4f | | %.1f%% |\n", loss_s * per_step, 100.0 * loss_s / total);
+    std::printf("| zero_gradients | | %.4f | %.1f%% |\n", zero_s * per_step, 100.0 * zero_s / total);
+    std::printf("| Adam step | | %.4f | %.1f%% |\n", update_s * per_step, 100.0 * update_s / total);
+}
+
 void write_json(const std::string& path, const std::vector<Result>& results, std::size_t epochs) {
     std::ofstream out(path);
     if (!out) throw std::runtime_error("cannot write " + path);
@@ -140,6 +234,16 @@ int main(int argc, char** argv) try {
     // Without OpenMP set_num_threads is ignored: say so rather than print a meaningless speed-up.
     std::printf("note: built without OpenMP, every run uses one thread\n");
 #endif
+    if (options.profile_steps > 0) {
+        for (const std::string& model : options.models)
+            for (int threads : options.threads) {
+                if (model == "mlp")
+                    profile<Mlp>(model, threads, mnist.train, options.profile_steps);
+                else
+                    profile<Cnn>(model, threads, mnist.train, options.profile_steps);
+            }
+        return 0;
+    }
     std::printf("MNIST: %zu training, %zu test images; batch 32, Adam 1e-3, %zu epoch(s), best epoch quoted\n\n",
                 mnist.train.size(), mnist.test.size(), options.epochs);
     std::printf("| model | threads | s/epoch | images/s | test accuracy |\n|---|---:|---:|---:|---:|\n");
