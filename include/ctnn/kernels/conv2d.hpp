@@ -23,6 +23,14 @@
 #include "ctnn/kernels/gemm.hpp"
 #include "ctnn/kernels/im2col.hpp"
 
+// g++ 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics (the
+// _mm512_undefined_ps idiom) once xsimd's shuffles are inlined here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 namespace ctnn::kernels {
 
 namespace detail {
@@ -393,3 +401,7 @@ inline void conv2d_backward(const ConvGeometry& g, std::size_t out_channels, con
 }
 
 }  // namespace ctnn::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

@@ -8,6 +8,14 @@
 
 #include "ctnn/kernels/detail/simd.hpp"
 
+// g++ 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics (the
+// _mm512_undefined_ps idiom) once xsimd's shuffles are inlined here.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
 namespace ctnn::kernels {
 
 struct ConvGeometry {
@@ -109,3 +117,7 @@ inline void col2im(const ConvGeometry& g, const float* patches, float* image) no
 }
 
 }  // namespace ctnn::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif

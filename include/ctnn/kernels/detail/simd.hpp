@@ -29,6 +29,30 @@ inline V fmadd(const V& a, const V& b, const V& c) noexcept {
     return a * b + c;
 }
 
+// The first n < lanes floats at p as a vector, zeros elsewhere; and the matching partial store. AVX-512 has
+// masked loads and stores for this; elsewhere a small aligned buffer does it.
+inline vec load_partial(const float* p, std::size_t n) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (lanes == 16)
+        return vec(_mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << n) - 1u), p));
+#endif
+    alignas(64) float tmp[lanes] = {};
+    for (std::size_t i = 0; i < n && i < lanes; ++i) tmp[i] = p[i];
+    return vec::load_aligned(tmp);
+}
+
+inline void store_partial(const vec& v, float* p, std::size_t n) noexcept {
+#if defined(__AVX512F__)
+    if constexpr (lanes == 16) {
+        _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << n) - 1u), v);
+        return;
+    }
+#endif
+    alignas(64) float tmp[lanes];
+    v.store_aligned(tmp);
+    for (std::size_t i = 0; i < n && i < lanes; ++i) p[i] = tmp[i];
+}
+
 // Horizontal maximum (xsimd 8.1 has no reduce_max).
 inline float hmax(const vec& v) noexcept {
     alignas(64) float tmp[lanes];
