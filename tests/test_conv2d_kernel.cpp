@@ -74,8 +74,11 @@ TEST_CASE("conv2d_forward and conv2d_backward match direct convolution") {
         auto dw = ctnn::reference::random_vector(w.size(), 5), db = ctnn::reference::random_vector(cout, 6);
         auto dw_ref = dw, db_ref = db;
         std::vector<float> dx(x.size(), 9.0f), dx_ref(x.size());
-        ctnn::kernels::conv2d_backward(g, cout, x.data(), w.data(), dy.data(), dw.data(), db.data(), dx.data(), batch,
-                                       ws.data());
+        // An aligned copy of dy lets a single-panel dy be used in place; the dx == nullptr call below reads the
+        // vector, which need not be aligned, so both ways are compared bitwise.
+        ctnn::Buffer dy_aligned(dy.begin(), dy.end());
+        ctnn::kernels::conv2d_backward(g, cout, x.data(), w.data(), dy_aligned.data(), dw.data(), db.data(), dx.data(),
+                                       batch, ws.data());
         ctnn::reference::conv2d_backward(g, cout, x.data(), w.data(), dy.data(), dw_ref.data(), db_ref.data(),
                                          dx_ref.data(), batch);
         const double pixels = static_cast<double>(batch * g.patch_count());

@@ -338,15 +338,21 @@ inline void conv_backward_impl(const ConvGeometry& g, std::size_t cout, const fl
                 const std::size_t rows = std::min(l.tile_rows, npix - t0);
                 const float* gtile = grad + t0 * cout;
                 with_tile(cout, [&]<std::size_t MR, std::size_t NV>() {
-                    pack_b<NV * lanes>(Trans::no, gtile, cout, rows, 0, cout, packed_dy);
+                    // dY rows of exactly one aligned panel are already in the packed layout (conv1: 32 channels).
+                    const bool packed = cout == NV * lanes && reinterpret_cast<std::uintptr_t>(gtile) % 64 == 0;
+                    const float* bpanel = packed ? gtile : packed_dy;
+                    if (!packed) pack_b<NV * lanes>(Trans::no, gtile, cout, rows, 0, cout, packed_dy);
                     if (direct) {
-                        for (std::size_t r = 0; r < rows; ++r) pixel[r] = img.pixel(g, t0 + r);
+                        for (std::size_t r = 0, oy = t0 / g.out_width, ox = t0 % g.out_width; r < rows; ++r) {
+                            pixel[r] = img.data + oy * g.stride * img.row_floats + ox * g.stride * g.channels;
+                            if (++ox == g.out_width) ox = 0, ++oy;
+                        }
                         with_tap_tile<NV>(p, [&]<std::size_t TR, std::size_t TV>() {
-                            direct_weight_grad<TR, TV>(p, cout, pixel.data(), img, rows, packed_dy, gw);
+                            direct_weight_grad<TR, TV>(p, cout, pixel.data(), img, rows, bpanel, gw);
                         });
                     } else {
                         im2col_rows(g, image, t0, rows, tile, p);
-                        gemm_prepacked<MR, NV>(AMatrix{tile, p, Trans::yes}, p, cout, rows, packed_dy, gw, cout, true);
+                        gemm_prepacked<MR, NV>(AMatrix{tile, p, Trans::yes}, p, cout, rows, bpanel, gw, cout, true);
                     }
                 });
                 sum_rows(gtile, rows, cout, gb, true);
