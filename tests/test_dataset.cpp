@@ -35,7 +35,7 @@ std::string message_of(auto&& f) {
 
 }  // namespace
 
-TEST_CASE("dataset: make_dataset scales pixels to [0, 1] and keeps labels") {
+TEST_CASE("dataset: make_dataset scales pixels to 0..1 and keeps labels") {
     const Dataset d = make_dataset(small_images(), u8_array({3}, {2, 0, 1}), 3, "img", "lbl");
     CHECK(d.size() == 3);
     CHECK(d.height == 2);

@@ -112,3 +112,23 @@ TEST_CASE("evaluate's confusion matrix and predict agree") {
     }
     CHECK(static_cast<double>(hits) / 64 == doctest::Approx(e.accuracy));
 }
+
+TEST_CASE("a step split across threads matches the serial step, and repeats exactly") {
+    const auto batch = testing::blobs(64, 8, 4, 9);
+    auto step_with = [&](int threads) {
+        set_num_threads(threads);
+        SmallCnn net{seed(7)};
+        SGD opt(0.5f);
+        const BatchLoss loss = train_step(net, opt, batch.images.data(), batch.labels.data(), 64);
+        set_num_threads(0);
+        return std::pair{parameters_of(net), loss};
+    };
+    const auto [serial, serial_loss] = step_with(1);
+    const auto [split, split_loss] = step_with(2);
+    const auto [again, again_loss] = step_with(2);
+    REQUIRE(serial.size() == split.size());
+    for (std::size_t i = 0; i < serial.size(); ++i) CHECK(split[i] == doctest::Approx(serial[i]).epsilon(1e-5));
+    CHECK(split_loss.loss_sum == doctest::Approx(serial_loss.loss_sum));
+    CHECK(split_loss.correct == serial_loss.correct);
+    CHECK(split == again);
+}

@@ -8,7 +8,7 @@
 
 using namespace ctnn;
 
-TEST_CASE("softmax cross-entropy equals -log softmax[label], counts arg-max hits") {
+TEST_CASE("softmax cross-entropy equals -log softmax(label), counts arg-max hits") {
     const std::vector<float> logits{1.0f, 2.0f, 3.0f, /**/ 5.0f, 1.0f, 0.0f};
     const std::vector<std::uint8_t> labels{2, 1};
     std::vector<float> gradient(6);
@@ -33,7 +33,7 @@ TEST_CASE("softmax cross-entropy is stable for huge logits") {
     CHECK(loss.loss_sum == doctest::Approx(1e4));
 }
 
-TEST_CASE("the mean-loss gradient matches finite differences; the probability form agrees with the logit form") {
+TEST_CASE("the mean-loss gradient matches finite differences, and the probability form agrees with the logit form") {
     Rng rng(1);
     constexpr std::size_t n = 4, classes = 10;
     Buffer logits(n * classes), gradient(n * classes);

@@ -44,7 +44,7 @@ TEST_CASE("mnist: loads plain and gzip directories") {
     }
 }
 
-TEST_CASE("mnist: mixed plain and gzip files; plain wins when both exist") {
+TEST_CASE("mnist: mixed plain and gzip files, plain wins when both exist") {
     TempDir dir;
     write_mnist(dir, true);
     std::filesystem::remove(dir / "t10k-labels-idx1-ubyte.gz");

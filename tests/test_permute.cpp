@@ -19,7 +19,7 @@ static_assert(Permute<shuffle784>::parameter_count == 0);
 static_assert(Permute<shuffle784>::bind<Shape<784>>::fingerprint !=
               Permute<identity784>::bind<Shape<784>>::fingerprint);
 
-TEST_CASE("Permute gathers out[i] = in[perm[i]] and back-propagates by the inverse") {
+TEST_CASE("Permute gathers out(i) = in(perm(i)) and back-propagates by the inverse") {
     using L = Permute<shuffle784>::bind<Shape<28, 28, 1>>;
     L layer;
     Rng rng(1);

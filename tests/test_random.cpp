@@ -19,7 +19,7 @@ constexpr std::uint64_t third_draw(std::uint64_t s) {
 static_assert(third_draw(1) == third_draw(1));
 static_assert(third_draw(1) != third_draw(2));
 
-TEST_CASE("Rng: uniform in [0, 1) with the right mean and variance; below() unbiased; normal() standard") {
+TEST_CASE("Rng draws have the expected moments: uniform, below, normal") {
     Rng rng(123);
     double sum = 0, sum_sq = 0, nsum = 0, nsum_sq = 0;
     constexpr int n = 200000;

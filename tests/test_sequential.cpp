@@ -72,7 +72,7 @@ TEST_CASE("Whole-network gradients match finite differences: seed MLP, seed CNN,
     testing::check_network_gradients(mixed, 3, 12, {.step = 5e-4f, .absolute = 2e-3, .relative = 3e-2});
 }
 
-TEST_CASE("Same seed, same parameters; another seed, other parameters") {
+TEST_CASE("Same seed, same parameters, another seed, other parameters") {
     SeedMlp a{seed(1)}, b{seed(1)}, c{seed(2)};
     CHECK(a.layer<1>().weights == b.layer<1>().weights);
     CHECK(a.layer<1>().weights != c.layer<1>().weights);

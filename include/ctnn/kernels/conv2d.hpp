@@ -31,6 +31,13 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
+// g++ 12 reports false -Waggressive-loop-optimizations errors on scalar tail loops once a size is a
+// compile-time multiple of the vector width (Dense<784,128>, Conv2D<3,3,1,32>); the tails never run past the data.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
+
 namespace ctnn::kernels {
 
 namespace detail {
@@ -407,6 +414,10 @@ inline void conv2d_backward(const ConvGeometry& g, std::size_t out_channels, con
 }
 
 }  // namespace ctnn::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

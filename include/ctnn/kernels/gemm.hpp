@@ -25,6 +25,13 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
+// g++ 12 reports false -Waggressive-loop-optimizations errors on scalar tail loops once a size is a
+// compile-time multiple of the vector width (Dense<784,128>, Conv2D<3,3,1,32>); the tails never run past the data.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
+
 namespace ctnn::kernels {
 
 enum class Trans : bool { no = false, yes = true };
@@ -354,6 +361,10 @@ inline void gemm(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std
 }
 
 }  // namespace ctnn::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

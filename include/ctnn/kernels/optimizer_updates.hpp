@@ -15,6 +15,13 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
+// g++ 12 reports false -Waggressive-loop-optimizations errors on scalar tail loops once a size is a
+// compile-time multiple of the vector width (Dense<784,128>, Conv2D<3,3,1,32>); the tails never run past the data.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
+
 namespace ctnn::kernels {
 
 // Adam (Kingma & Ba) with the bias corrections folded into the step size, as Keras and PyTorch do:
@@ -60,6 +67,10 @@ inline void sgd_momentum_update(float* w, const float* g, float* velocity, std::
 }
 
 }  // namespace ctnn::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

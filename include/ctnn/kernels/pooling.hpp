@@ -17,6 +17,13 @@
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
+// g++ 12 reports false -Waggressive-loop-optimizations errors on scalar tail loops once a size is a
+// compile-time multiple of the vector width (Dense<784,128>, Conv2D<3,3,1,32>); the tails never run past the data.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
+#endif
+
 namespace ctnn::kernels {
 
 struct PoolGeometry {
@@ -126,6 +133,10 @@ inline void max_pool2d_backward(const PoolGeometry& g, const float* dy, const st
 }
 
 }  // namespace ctnn::kernels
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

@@ -107,12 +107,13 @@ struct Conv2D {
         }
 
         // dW += patches^T dy, db += sums of dy, dx = col2im(dy W^T) unless dx is null (the first layer's
-        // input gradient is never needed in training).
+        // input gradient is never needed in training). `gradients` as in Dense::backward.
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& ws) {
+                      workspace& ws, float* gradients = nullptr) {
             ws.reserve_for_threads();
-            kernels::conv2d_backward(geometry, Cout, x, weights.data(), dy, weights_gradient.data(),
-                                     bias_gradient.data(), dx, n, ws.scratch.data());
+            float* dw = gradients != nullptr ? gradients : weights_gradient.data();
+            float* db = gradients != nullptr ? gradients + patch_size * Cout : bias_gradient.data();
+            kernels::conv2d_backward(geometry, Cout, x, weights.data(), dy, dw, db, dx, n, ws.scratch.data());
         }
 
         template <class F>

@@ -22,7 +22,8 @@ struct Dense {
     class bind {
         static_assert(InputShape::rank == 1 || shape_mismatch<Dense, InputShape>::value,
                       "Dense expects a flat input: put Flatten before it");
-        static_assert(InputShape::size == In || shape_mismatch<Dense, InputShape>::value,
+        // Checked only for flat inputs, so that a missing Flatten reports one error, not two.
+        static_assert(InputShape::rank != 1 || InputShape::size == In || shape_mismatch<Dense, InputShape>::value,
                       "Dense input size does not match the previous layer's output");
 
     public:
@@ -57,12 +58,16 @@ struct Dense {
             kernels::add_bias(y, bias.data(), n, Out);
         }
 
-        // dW += x^T dy, db += column sums of dy, dx = dy W^T (skipped when dx is null).
+        // dW += x^T dy, db += column sums of dy, dx = dy W^T (skipped when dx is null). The gradients go to
+        // this layer's own tensors, or to `gradients` ([weights | bias], parameter_count floats) when given:
+        // data-parallel training gives each thread its own.
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& /*ws*/) noexcept {
-            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, In, Out, n, x, In, dy, Out,
-                          weights_gradient.data(), Out, /*accumulate=*/true);
-            kernels::sum_rows(dy, n, Out, bias_gradient.data(), /*accumulate=*/true);
+                      workspace& /*ws*/, float* gradients = nullptr) noexcept {
+            float* dw = gradients != nullptr ? gradients : weights_gradient.data();
+            float* db = gradients != nullptr ? gradients + In * Out : bias_gradient.data();
+            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, In, Out, n, x, In, dy, Out, dw, Out,
+                          /*accumulate=*/true);
+            kernels::sum_rows(dy, n, Out, db, /*accumulate=*/true);
             if (dx != nullptr)
                 kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, In, Out, dy, Out, weights.data(), Out, dx,
                               In);

@@ -21,7 +21,8 @@ struct Permute {
 
     template <ShapeType InputShape>
     struct bind : ParameterFree {
-        static_assert(InputShape::size == size || shape_mismatch<Permute, InputShape>::value,
+        // Compared with permutation_type::size so that the compiler prints Permutation<N>::size, naming N.
+        static_assert(InputShape::size == permutation_type::size || shape_mismatch<Permute, InputShape>::value,
                       "Permute size does not match the previous layer's output");
 
         using input_shape = InputShape;

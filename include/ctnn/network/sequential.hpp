@@ -76,6 +76,21 @@ public:
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, layers_type>;
 
+    // Index of the first layer with parameters (layer_count if none): nothing below it needs a gradient.
+    static constexpr std::size_t first_trainable_layer = [] {
+        constexpr std::array<std::size_t, layer_count> counts{Specs::parameter_count...};
+        for (std::size_t i = 0; i < layer_count; ++i)
+            if (counts[i] > 0) return i;
+        return layer_count;
+    }();
+    // Where each layer's parameters start in the flat visit_parameters order.
+    static constexpr std::array<std::size_t, layer_count> parameter_offsets = [] {
+        constexpr std::array<std::size_t, layer_count> counts{Specs::parameter_count...};
+        std::array<std::size_t, layer_count> offsets{};
+        for (std::size_t i = 1; i < layer_count; ++i) offsets[i] = offsets[i - 1] + counts[i - 1];
+        return offsets;
+    }();
+
     // Changes whenever a layer, a shape or a permutation changes; saved model files carry it.
     static constexpr std::uint64_t architecture_hash = [] {
         std::uint64_t h = detail::fingerprint_of<>("Sequential");
@@ -136,6 +151,7 @@ public:
         : layers_(std::make_unique<layers_type>()), workspace_(max_batch) {
         initialize(s, init);
     }
+    // Copies the parameters; the copy gets fresh workspaces.
     Sequential(const Sequential& other)
         : layers_(std::make_unique<layers_type>(*other.layers_)), workspace_(other.workspace_.max_batch()) {}
     Sequential& operator=(const Sequential& other) {
@@ -184,24 +200,60 @@ public:
 
     // Back-propagates grad_output, the loss gradient with respect to the output of layer `last` (default: the
     // network's output), through layers last..0 after a forward pass on the same x. Parameter gradients
-    // accumulate; grad_input receives the gradient with respect to x when not null.
+    // accumulate into the layers' own tensors, or into `gradients` (parameter_count floats, in
+    // visit_parameters order) when given. grad_input receives the gradient with respect to x when not null;
+    // without it, back-propagation stops at the first layer with parameters (nothing below needs a gradient).
     void backward(const float* x, const float* grad_output, std::size_t n, Workspace& ws,
-                  std::size_t last = layer_count - 1, float* grad_input = nullptr) {
+                  std::size_t last = layer_count - 1, float* grad_input = nullptr, float* gradients = nullptr) {
         check_batch(n, ws);
         if (last >= layer_count) throw std::out_of_range("Sequential::backward: no such layer");
         const float* dy = grad_output;
         std::size_t next_buffer = 0;
         for_each_index_reversed([&](auto i) {
             if (i > last) return;
-            float* dx = i == 0 ? grad_input : ws.gradients_[next_buffer].data();
+            if (grad_input == nullptr && i < first_trainable_layer) return;
+            const bool needs_dx = grad_input != nullptr || i > first_trainable_layer;
+            float* dx = !needs_dx ? nullptr : i == 0 ? grad_input : ws.gradients_[next_buffer].data();
             const float* x_i = i == 0 ? x : ws.activations_[i - (i > 0)].data();
-            std::get<i>(*layers_).backward(x_i, ws.activations_[i].data(), dy, dx, n,
-                                           std::get<i>(ws.layer_workspaces_));
+            auto& layer = std::get<i>(*layers_);
+            if constexpr (layer_type<i>::parameter_count > 0)
+                layer.backward(x_i, ws.activations_[i].data(), dy, dx, n, std::get<i>(ws.layer_workspaces_),
+                               gradients != nullptr ? gradients + parameter_offsets[i] : nullptr);
+            else
+                layer.backward(x_i, ws.activations_[i].data(), dy, dx, n, std::get<i>(ws.layer_workspaces_));
             dy = dx;
             next_buffer ^= 1u;
         });
     }
     void backward(const float* x, const float* grad_output, std::size_t n) { backward(x, grad_output, n, workspace_); }
+
+    // Data-parallel training: part 0 runs on the network's own workspace and gradients, parts 1.. on their own
+    // (created on first use, then reused), reduced in part order so results depend only on the part count.
+    Workspace& part_workspace(std::size_t part) {
+        if (part == 0) return workspace_;
+        prepare_parts(part + 1);
+        return *part_workspaces_[part - 1];
+    }
+    float* part_gradients(std::size_t part) {
+        if (part == 0) return nullptr;
+        prepare_parts(part + 1);
+        return part_gradients_[part - 1].data();
+    }
+    void prepare_parts(std::size_t parts) {
+        while (part_workspaces_.size() + 1 < parts) {
+            part_workspaces_.push_back(std::make_unique<Workspace>(workspace_.max_batch()));
+            part_gradients_.emplace_back(parameter_count, 0.0f);
+        }
+    }
+    // Adds the gradients of parts 1..parts-1 to the layers' own, in order.
+    void reduce_part_gradients(std::size_t parts) {
+        for (std::size_t part = 1; part < parts; ++part) {
+            const float* source = part_gradients_[part - 1].data();
+            visit_parameters([&](std::size_t, const ParameterView& p) {
+                for (float& g : p.gradient) g += *source++;
+            });
+        }
+    }
 
     void zero_gradients() {
         visit_parameters([](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 0.0f); });
@@ -250,6 +302,8 @@ private:
 
     std::unique_ptr<layers_type> layers_;
     Workspace workspace_;
+    std::vector<std::unique_ptr<Workspace>> part_workspaces_;
+    std::vector<Buffer> part_gradients_;
 };
 
 }  // namespace ctnn

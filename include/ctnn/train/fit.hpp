@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ctnn/core/buffer.hpp"
+#include "ctnn/core/parallel.hpp"
 #include "ctnn/core/random.hpp"
 #include "ctnn/data/dataset.hpp"
 #include "ctnn/layers/layer.hpp"
@@ -56,12 +57,13 @@ constexpr bool ends_with_softmax = Net::template layer_type<Net::layer_count - 1
 
 // Loss (and, when gradient is not null, the gradient that starts back-propagation) for a network's output.
 template <class Net>
-BatchLoss network_loss(std::span<const float> output, const std::uint8_t* labels, std::size_t n, float* gradient) {
+BatchLoss network_loss(std::span<const float> output, const std::uint8_t* labels, std::size_t n, float* gradient,
+                       std::size_t mean_over = 0) {
     constexpr std::size_t classes = Net::output_shape::size;
     if constexpr (ends_with_softmax<Net>)
-        return cross_entropy_from_probabilities(output.data(), labels, n, classes, gradient);
+        return cross_entropy_from_probabilities(output.data(), labels, n, classes, gradient, mean_over);
     else
-        return softmax_cross_entropy(output.data(), labels, n, classes, gradient);
+        return softmax_cross_entropy(output.data(), labels, n, classes, gradient, mean_over);
 }
 
 template <class Net>
@@ -78,22 +80,56 @@ void check_dataset(const data::Dataset& d, std::string_view what) {
 
 }  // namespace detail
 
-// One optimisation step on a batch of n samples: forward, loss, backward, update. Allocates nothing once the
-// optimiser has seen the network (its state is created on its first step).
+// Samples per thread below which splitting a batch costs more than it saves.
+inline constexpr std::size_t min_samples_per_thread = 8;
+
+// One optimisation step on a batch of n samples: forward, loss, backward, update. With several threads the
+// batch is split into contiguous parts, one per thread, each with its own workspace and gradients, reduced
+// in part order: one parallel region per step (coarse enough for two cores), results fixed by the thread
+// count. Allocates nothing once the optimiser and the parts have been created (first step).
 template <class Net, class Optimizer>
     requires OptimizerFor<Optimizer, Net>
 BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels, std::size_t n) {
-    auto& ws = net.workspace();
-    net.zero_gradients();
-    const std::span<const float> output = net.forward(images, n, ws, Pass::training);
-    float* gradient = ws.output_gradient().data();
-    const BatchLoss loss = detail::network_loss<Net>(output, labels, n, gradient);
+    static_assert(!detail::ends_with_softmax<Net> || Net::layer_count >= 2, "a network cannot be only a Softmax");
     // A final Softmax is folded into the loss gradient: back-propagation starts below it.
     constexpr std::size_t last = detail::ends_with_softmax<Net> ? Net::layer_count - 2 : Net::layer_count - 1;
-    static_assert(!detail::ends_with_softmax<Net> || Net::layer_count >= 2, "a network cannot be only a Softmax");
-    net.backward(images, gradient, n, ws, last);
+    constexpr std::size_t max_parts = 64;
+    const std::size_t parts =
+        std::clamp<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(num_threads()), max_parts), 1,
+                                std::max<std::size_t>(n / min_samples_per_thread, 1));
+    net.prepare_parts(parts);
+    net.zero_gradients();
+    std::array<BatchLoss, max_parts> losses{};
+    std::size_t used_parts = parts;
+    auto run_part = [&](std::size_t part, std::size_t part_count) {
+        const Range range = split_range(n, part, part_count);
+        const std::size_t count = range.end - range.begin;
+        if (count == 0) return;
+        auto& ws = net.part_workspace(part);
+        float* gradients = net.part_gradients(part);
+        if (gradients != nullptr) std::fill_n(gradients, Net::parameter_count, 0.0f);
+        const float* x = images + range.begin * Net::input_shape::size;
+        const std::span<const float> output = net.forward(x, count, ws, Pass::training);
+        float* loss_gradient = ws.output_gradient().data();
+        losses[part] = detail::network_loss<Net>(output, labels + range.begin, count, loss_gradient, n);
+        net.backward(x, loss_gradient, count, ws, last, nullptr, gradients);
+    };
+    if (parts == 1) {
+        run_part(0, 1);
+    } else {
+        parallel_parts(parts, [&](std::size_t part, std::size_t part_count) {
+            if (part == 0) used_parts = part_count;
+            run_part(part, part_count);
+        });
+        net.reduce_part_gradients(used_parts);
+    }
     optimizer.step(net);
-    return loss;
+    BatchLoss total;
+    for (std::size_t part = 0; part < used_parts; ++part) {
+        total.loss_sum += losses[part].loss_sum;
+        total.correct += losses[part].correct;
+    }
+    return total;
 }
 
 // Loss, accuracy and confusion matrix of `net` on `d`, in batches of up to the network's max_batch.

@@ -15,11 +15,12 @@ struct BatchLoss {
 };
 
 // From logits, stable (log-sum-exp around the row maximum). When gradient is not null it receives
-// d(mean loss)/d(logits) = (softmax(logits) - onehot(label)) / n.
+// d(mean loss)/d(logits) = (softmax(logits) - onehot(label)) / N, N = mean_over (default n: a part of a batch
+// split across threads passes the whole batch's size).
 inline BatchLoss softmax_cross_entropy(const float* logits, const std::uint8_t* labels, std::size_t n,
-                                       std::size_t classes, float* gradient) noexcept {
+                                       std::size_t classes, float* gradient, std::size_t mean_over = 0) noexcept {
     BatchLoss result;
-    const float inv_n = 1.0f / static_cast<float>(n);
+    const float inv_n = 1.0f / static_cast<float>(mean_over != 0 ? mean_over : n);
     for (std::size_t r = 0; r < n; ++r) {
         const float* row = logits + r * classes;
         const std::size_t best = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
@@ -42,10 +43,10 @@ inline BatchLoss softmax_cross_entropy(const float* logits, const std::uint8_t* 
 // From probabilities (a network that ends in Softmax). The gradient written is the one with respect to the
 // softmax's *input*, (p - onehot) / n: the fused form avoids dividing by tiny probabilities.
 inline BatchLoss cross_entropy_from_probabilities(const float* probabilities, const std::uint8_t* labels,
-                                                  std::size_t n, std::size_t classes,
-                                                  float* logits_gradient) noexcept {
+                                                  std::size_t n, std::size_t classes, float* logits_gradient,
+                                                  std::size_t mean_over = 0) noexcept {
     BatchLoss result;
-    const float inv_n = 1.0f / static_cast<float>(n);
+    const float inv_n = 1.0f / static_cast<float>(mean_over != 0 ? mean_over : n);
     for (std::size_t r = 0; r < n; ++r) {
         const float* row = probabilities + r * classes;
         const std::size_t best = static_cast<std::size_t>(std::max_element(row, row + classes) - row);
