@@ -262,6 +262,8 @@ inline void with_tap_tile(std::size_t p, F&& f) {
         f.template operator()<4, NV>();
     else if (p <= 8 || lanes != 16)
         f.template operator()<gemm_mr_narrow, NV>();
+    else if (p == 9)
+        f.template operator()<9, NV>();  // 3x3 single-channel kernels, the usual first layer
     else
         f.template operator()<12, NV>();  // 24 accumulators: fits AVX-512's 32 registers
 }
