@@ -60,3 +60,24 @@ TEST_CASE("Adam's first step moves every parameter by about the learning rate") 
     for (std::size_t i = 0; i < before.size(); ++i)
         CHECK(std::abs(after[i] - before[i]) == doctest::Approx(1e-3).epsilon(1e-2));
 }
+
+TEST_CASE("Adam's update of a large tensor is split across threads without changing a bit") {
+    using Wide = Sequential<Input<300>, Dense<300, 256>>;  // 77,056 weights: above the split threshold
+    auto run = [](int threads) {
+        set_num_threads(threads);
+        auto net = std::make_unique<Wide>(seed(3));
+        Adam adam(1e-3f);
+        for (int step = 1; step <= 3; ++step) {
+            net->visit_parameters([&](std::size_t, const ParameterView& p) {
+                for (std::size_t i = 0; i < p.gradient.size(); ++i)
+                    p.gradient[i] = std::sin(static_cast<float>(step + static_cast<int>(i)));
+            });
+            adam.step(*net);
+        }
+        set_num_threads(0);
+        std::vector<float> v;
+        net->visit_parameters([&](std::size_t, const ParameterView& p) { for (float x : p.value) v.push_back(x); });
+        return v;
+    };
+    CHECK(run(1) == run(2));
+}

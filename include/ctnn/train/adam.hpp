@@ -26,8 +26,10 @@ public:
         std::size_t index = 0;
         net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
             const auto [m, v] = state_.for_parameter(index++, p.value.size());
-            kernels::adam_update(p.value.data(), p.gradient.data(), m, v, p.value.size(), step_size, beta1_, beta2_,
-                                 epsilon_);
+            detail::for_each_range(p.value.size(), [&](std::size_t begin, std::size_t end) {
+                kernels::adam_update(p.value.data() + begin, p.gradient.data() + begin, m + begin, v + begin,
+                                     end - begin, step_size, beta1_, beta2_, epsilon_);
+            });
         });
     }
 

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ctnn/core/buffer.hpp"
+#include "ctnn/core/parallel.hpp"
 
 namespace ctnn::detail {
 
@@ -28,5 +29,20 @@ public:
 private:
     std::vector<std::array<Buffer, Slots>> tensors_;
 };
+
+// Runs update(begin, end) over [0, n), split across threads for large tensors. Updates are element-wise, so the
+// result does not depend on the split.
+template <class Update>
+void for_each_range(std::size_t n, Update&& update) {
+    constexpr std::size_t min_parallel = std::size_t{1} << 16, granule = 64;  // whole cache lines per part
+    if (n < min_parallel) {
+        update(std::size_t{0}, n);
+        return;
+    }
+    parallel_parts(static_cast<std::size_t>(num_threads()), [&](std::size_t part, std::size_t parts) {
+        const Range r = split_range(n, part, parts, granule);
+        if (r.end > r.begin) update(r.begin, r.end);
+    });
+}
 
 }  // namespace ctnn::detail

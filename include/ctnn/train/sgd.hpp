@@ -19,8 +19,10 @@ public:
         std::size_t index = 0;
         net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
             const auto [velocity] = state_.for_parameter(index++, p.value.size());
-            kernels::sgd_momentum_update(p.value.data(), p.gradient.data(), velocity, p.value.size(),
-                                         learning_rate_, momentum_, nesterov_);
+            detail::for_each_range(p.value.size(), [&](std::size_t begin, std::size_t end) {
+                kernels::sgd_momentum_update(p.value.data() + begin, p.gradient.data() + begin, velocity + begin,
+                                             end - begin, learning_rate_, momentum_, nesterov_);
+            });
         });
     }
 
