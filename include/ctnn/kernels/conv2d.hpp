@@ -23,20 +23,7 @@
 #include "ctnn/kernels/gemm.hpp"
 #include "ctnn/kernels/im2col.hpp"
 
-// g++ 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics (the
-// _mm512_undefined_ps idiom) once xsimd's shuffles are inlined here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-
-// g++ 12 reports false -Waggressive-loop-optimizations errors on scalar tail loops once a size is a
-// compile-time multiple of the vector width (Dense<784,128>, Conv2D<3,3,1,32>); the tails never run past the data.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
-#endif
+#include "ctnn/kernels/detail/warnings_push.hpp"
 
 namespace ctnn::kernels {
 
@@ -417,10 +404,4 @@ inline void conv2d_backward(const ConvGeometry& g, std::size_t out_channels, con
 
 }  // namespace ctnn::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "ctnn/kernels/detail/warnings_pop.hpp"

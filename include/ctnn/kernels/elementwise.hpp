@@ -12,16 +12,7 @@
 
 #include "ctnn/kernels/detail/simd.hpp"
 
-// g++ 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics (the
-// _mm512_undefined_ps idiom) once xsimd's exp and max are inlined here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// Also false: -Waggressive-loop-optimizations on scalar tails once a size is a compile-time multiple of the
-// vector width (Dense<784,128>); the tails never run past the data.
-#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
+#include "ctnn/kernels/detail/warnings_push.hpp"
 
 namespace ctnn::kernels {
 
@@ -150,6 +141,4 @@ inline void multiply(const float* x, const float* mask, float* out, std::size_t 
 
 }  // namespace ctnn::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "ctnn/kernels/detail/warnings_pop.hpp"

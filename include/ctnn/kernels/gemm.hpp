@@ -17,20 +17,7 @@
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/kernels/detail/simd.hpp"
 
-// g++ 12 reports false "may be used uninitialized" warnings inside its own AVX-512 intrinsics (the
-// _mm512_undefined_ps idiom) once xsimd's shuffles are inlined here.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#endif
-
-// g++ 12 reports false -Waggressive-loop-optimizations errors on scalar tail loops once a size is a
-// compile-time multiple of the vector width (Dense<784,128>, Conv2D<3,3,1,32>); the tails never run past the data.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Waggressive-loop-optimizations"
-#endif
+#include "ctnn/kernels/detail/warnings_push.hpp"
 
 namespace ctnn::kernels {
 
@@ -362,10 +349,4 @@ inline void gemm(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std
 
 }  // namespace ctnn::kernels
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "ctnn/kernels/detail/warnings_pop.hpp"
