@@ -26,6 +26,21 @@ namespace ctnn {
 
 namespace detail {
 
+// Stands in for a layer that failed to bind, and for every layer after it, so that the static_assert naming
+// the mismatch stays the only error: clang drops the members of a class whose static_assert failed, and
+// without this the chain goes on to "no type named 'output_shape'" and "workspaces_of<int>".
+template <class InputShape>
+struct unbound_layer : ParameterFree {
+    using input_shape = InputShape;
+    using output_shape = InputShape;
+    using workspace = NoWorkspace;
+    static constexpr std::string_view kind = "unbound";
+    static constexpr std::uint64_t fingerprint = 0;
+    static std::string name() { return "unbound"; }
+    void forward(const float*, float*, std::size_t, workspace&, Pass) const noexcept {}
+    void backward(const float*, const float*, const float*, float*, std::size_t, workspace&) noexcept {}
+};
+
 // Binds each spec to the output shape of the one before it. Recursion depth = layer count; the user only
 // ever sees the flat list.
 template <class InputShape, class... Specs>
@@ -33,11 +48,28 @@ struct bind_chain {
     using layers = std::tuple<>;
     using output_shape = InputShape;
 };
+template <class InputShape, class... Specs>
+struct unbound_chain {
+    using layers = std::tuple<unbound_layer<InputShape>, unbound_layer<std::conditional_t<true, InputShape, Specs>>...>;
+    using output_shape = InputShape;
+};
+template <bool Bound, class Layer, class InputShape, class... Rest>
+struct continue_chain {
+    using bound = Layer;
+    using next = bind_chain<typename Layer::output_shape, Rest...>;
+};
+template <class Layer, class InputShape, class... Rest>
+struct continue_chain<false, Layer, InputShape, Rest...> {
+    using bound = unbound_layer<InputShape>;
+    using next = unbound_chain<InputShape, Rest...>;
+};
 template <class InputShape, class First, class... Rest>
 struct bind_chain<InputShape, First, Rest...> {
-    using bound = typename First::template bind<InputShape>;
-    static_assert(BoundLayer<bound>, "a layer must satisfy ctnn::BoundLayer once bound");
-    using next = bind_chain<typename bound::output_shape, Rest...>;
+    using spec_bound = typename First::template bind<InputShape>;
+    static_assert(BoundLayer<spec_bound>, "a layer must satisfy ctnn::BoundLayer once bound");
+    using step = continue_chain<BoundLayer<spec_bound>, spec_bound, InputShape, Rest...>;
+    using bound = typename step::bound;
+    using next = typename step::next;
     using layers = decltype(std::tuple_cat(std::declval<std::tuple<bound>>(), std::declval<typename next::layers>()));
     using output_shape = typename next::output_shape;
 };

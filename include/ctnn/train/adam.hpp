@@ -25,7 +25,10 @@ public:
                                                   (1.0 - std::pow(beta1_, t)));
         std::size_t index = 0;
         net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
-            const auto [m, v] = state_.for_parameter(index++, p.value.size());
+            // Plain pointers, not a structured binding: clang 14 cannot capture those in the lambda below.
+            const auto state = state_.for_parameter(index++, p.value.size());
+            float* m = state[0];
+            float* v = state[1];
             detail::for_each_range(p.value.size(), [&](std::size_t begin, std::size_t end) {
                 kernels::adam_update(p.value.data() + begin, p.gradient.data() + begin, m + begin, v + begin,
                                      end - begin, step_size, beta1_, beta2_, epsilon_);

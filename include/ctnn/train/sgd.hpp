@@ -18,7 +18,7 @@ public:
     void step(Net& net) {
         std::size_t index = 0;
         net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
-            const auto [velocity] = state_.for_parameter(index++, p.value.size());
+            float* velocity = state_.for_parameter(index++, p.value.size())[0];
             detail::for_each_range(p.value.size(), [&](std::size_t begin, std::size_t end) {
                 kernels::sgd_momentum_update(p.value.data() + begin, p.gradient.data() + begin, velocity + begin,
                                              end - begin, learning_rate_, momentum_, nesterov_);
