@@ -34,6 +34,7 @@ struct Dense {
         static constexpr std::string_view kind = "Dense";
         static constexpr std::uint64_t fingerprint = detail::fingerprint_of<In, Out>(kind);
         static std::string name() { return detail::template_name<In, Out>(kind); }
+        static constexpr std::size_t flops_per_sample = 2 * In * Out;  // forward multiply-adds x 2
 
         Tensor<Shape<In, Out>> weights{};
         Tensor<Shape<Out>> bias{};

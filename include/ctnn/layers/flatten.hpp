@@ -19,6 +19,8 @@ struct Flatten {
         static constexpr std::string_view kind = "Flatten";
         static constexpr std::uint64_t fingerprint = detail::fingerprint_of<>(kind);
         static std::string name() { return std::string(kind); }
+        // Sequential lets this layer share the previous layer's buffer instead of calling forward/backward.
+        static constexpr bool reshapes_only = true;
 
         void forward(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const noexcept {
             std::copy_n(x, n * InputShape::size, y);

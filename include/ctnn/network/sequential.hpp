@@ -108,6 +108,31 @@ public:
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, layers_type>;
 
+    // A layer that only reshapes (Flatten) shares the buffer of the layer before it: no copy either way.
+    template <std::size_t I>
+    static constexpr bool shares_input_buffer = [] {
+        if constexpr (I == 0) return false;  // the network's input belongs to the caller
+        else if constexpr (requires { layer_type<I>::reshapes_only; }) return layer_type<I>::reshapes_only;
+        else return false;
+    }();
+    // The layer whose buffer holds layer I's output.
+    static constexpr std::array<std::size_t, layer_count> output_owner = []<std::size_t... I>(std::index_sequence<I...>) {
+        std::array<bool, layer_count> shares{shares_input_buffer<I>...};
+        std::array<std::size_t, layer_count> owner{};
+        for (std::size_t i = 0; i < layer_count; ++i) owner[i] = shares[i] ? owner[i - 1] : i;
+        return owner;
+    }(std::make_index_sequence<layer_count>{});
+
+    // Floating-point operations of one sample's forward pass (element-wise layers count one per output), for
+    // deciding whether a batch is worth splitting across threads.
+    static constexpr std::size_t forward_flops_per_sample = []<std::size_t... I>(std::index_sequence<I...>) {
+        auto flops = []<class L>(std::type_identity<L>) -> std::size_t {
+            if constexpr (requires { L::flops_per_sample; }) return L::flops_per_sample;
+            else return L::output_shape::size;
+        };
+        return (std::size_t{0} + ... + flops(std::type_identity<layer_type<I>>{}));
+    }(std::make_index_sequence<layer_count>{});
+
     // Index of the first layer with parameters (layer_count if none): nothing below it needs a gradient.
     static constexpr std::size_t first_trainable_layer = [] {
         constexpr std::array<std::size_t, layer_count> counts{Specs::parameter_count...};
@@ -148,7 +173,7 @@ public:
             : max_batch_(max_batch), layer_workspaces_(detail::workspaces_of<layers_type>::make(max_batch)) {
             if (max_batch == 0) throw std::invalid_argument("Sequential: max_batch must be positive");
             for_each_index([&](auto i) {
-                activations_[i].resize(max_batch * layer_type<i>::output_shape::size);
+                if constexpr (!shares_input_buffer<i>) activations_[i].resize(max_batch * layer_type<i>::output_shape::size);
                 gradient_size_ = std::max(gradient_size_, max_batch * layer_type<i>::input_shape::size);
             });
             gradients_[0].resize(gradient_size_);
@@ -159,7 +184,7 @@ public:
         // Output of layer I for the last forward pass.
         template <std::size_t I>
         std::span<const float> activation(std::size_t n) const noexcept {
-            return {activations_[I].data(), n * layer_type<I>::output_shape::size};
+            return {activations_[output_owner[I]].data(), n * layer_type<I>::output_shape::size};
         }
         // Scratch for the loss gradient with respect to the network's output (max_batch rows).
         std::span<float> output_gradient() noexcept { return output_gradient_; }
@@ -221,10 +246,13 @@ public:
         check_batch(n, ws);
         const float* in = x;
         for_each_index([&](auto i) {
-            std::get<i>(*layers_).forward(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_), pass);
-            in = ws.activations_[i].data();
+            if constexpr (!shares_input_buffer<i>) {
+                std::get<i>(*layers_).forward(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_),
+                                              pass);
+                in = ws.activations_[i].data();
+            }
         });
-        return {ws.activations_[layer_count - 1].data(), n * output_shape::size};
+        return {ws.activations_[output_owner[layer_count - 1]].data(), n * output_shape::size};
     }
     std::span<const float> forward(const float* x, std::size_t n, Pass pass = Pass::inference) {
         return forward(x, n, workspace_, pass);
@@ -244,15 +272,18 @@ public:
         for_each_index_reversed([&](auto i) {
             if (i > last) return;
             if (grad_input == nullptr && i < first_trainable_layer) return;
+            if constexpr (shares_input_buffer<i>) return;  // its input gradient is dy itself, in place
             const bool needs_dx = grad_input != nullptr || i > first_trainable_layer;
             float* dx = !needs_dx ? nullptr : i == 0 ? grad_input : ws.gradients_[next_buffer].data();
-            const float* x_i = i == 0 ? x : ws.activations_[i - (i > 0)].data();
+            const float* x_i = x;
+            if constexpr (i > 0) x_i = ws.activations_[output_owner[i - 1]].data();
+            const float* y_i = ws.activations_[output_owner[i]].data();
             auto& layer = std::get<i>(*layers_);
             if constexpr (layer_type<i>::parameter_count > 0)
-                layer.backward(x_i, ws.activations_[i].data(), dy, dx, n, std::get<i>(ws.layer_workspaces_),
+                layer.backward(x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_),
                                gradients != nullptr ? gradients + parameter_offsets[i] : nullptr);
             else
-                layer.backward(x_i, ws.activations_[i].data(), dy, dx, n, std::get<i>(ws.layer_workspaces_));
+                layer.backward(x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_));
             dy = dx;
             next_buffer ^= 1u;
         });

@@ -80,8 +80,10 @@ void check_dataset(const data::Dataset& d, std::string_view what) {
 
 }  // namespace detail
 
-// Samples per thread below which splitting a batch costs more than it saves.
-inline constexpr std::size_t min_samples_per_thread = 8;
+// Work per thread below which splitting a batch costs more than it saves: waking a second thread and
+// reducing its gradients takes tens of microseconds (the seed MLP's batch of 32, ~20 MFLOP, runs slower on
+// two threads; the seed CNN's, ~170 MFLOP, faster).
+inline constexpr std::size_t min_flops_per_thread = std::size_t{40} << 20;
 
 // One optimisation step on a batch of n samples: forward, loss, backward, update. With several threads the
 // batch is split into contiguous parts, one per thread, each with its own workspace and gradients, reduced
@@ -94,9 +96,10 @@ BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const 
     // A final Softmax is folded into the loss gradient: back-propagation starts below it.
     constexpr std::size_t last = detail::ends_with_softmax<Net> ? Net::layer_count - 2 : Net::layer_count - 1;
     constexpr std::size_t max_parts = 64;
+    const std::size_t step_flops = 3 * Net::forward_flops_per_sample * n;  // forward + backward ~ 3x forward
     const std::size_t parts =
         std::clamp<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(num_threads()), max_parts), 1,
-                                std::max<std::size_t>(n / min_samples_per_thread, 1));
+                                std::max<std::size_t>(step_flops / min_flops_per_thread, 1));
     net.prepare_parts(parts);
     net.zero_gradients();
     std::array<BatchLoss, max_parts> losses{};
