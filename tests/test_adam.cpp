@@ -62,7 +62,7 @@ TEST_CASE("Adam's first step moves every parameter by about the learning rate") 
 }
 
 TEST_CASE("Adam's update of a large tensor is split across threads without changing a bit") {
-    using Wide = Sequential<Input<300>, Dense<300, 256>>;  // 77,056 weights: above the split threshold
+    using Wide = Sequential<Input<1000>, Dense<1000, 600>>;  // 600,000 weights: above the split threshold
     auto run = [](int threads) {
         set_num_threads(threads);
         auto net = std::make_unique<Wide>(seed(3));
