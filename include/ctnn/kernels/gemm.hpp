@@ -184,12 +184,11 @@ inline void pack_b(Trans trans_b, const float* b, std::size_t ldb, std::size_t k
                     }
                 }
             } else {
-                // op(B)(p, j) = b[j*ldb + p]: each source row is contiguous in p; walk a few rows at once so
-                // every cache line read is used while it is hot.
+                // op(B)(p, j) = b[j*ldb + p]: a transpose. For A B^T with few rows of A (Dense's input gradient)
+                // this pass costs as much as the product, so AVX-512 does it 16 x 16 in registers
+                // (gemm_nt/32/128/784: 73 -> 96 GFLOP/s; AVX-512 gathers were slower than scalar copies).
                 std::size_t j = 0;
 #if defined(__AVX512F__)
-                // 16 rows x 16 p at a time through an in-register transpose (gathers are slower than scalar
-                // copies on Zen 5; the transpose makes this pass ~5x cheaper than scalar).
                 if constexpr (lanes == 16) {
                     for (; j + 16 <= nn; j += 16) {
                         const float* src = b + (j0 + jr + j) * ldb + p0;
