@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include "ctnn/layers/max_pool2d.hpp"
+#include "ctnn/layers/relu.hpp"
 #include "gradient_check.hpp"
 #include "reference_layers.hpp"
 
@@ -42,4 +43,27 @@ TEST_CASE("MaxPool2D gradients match finite differences") {
     tol.step = 1e-3f;
     testing::check_layer_gradients<MaxPool2D<2>::bind<Shape<6, 7, 3>>>(2, 31, tol);
     testing::check_layer_gradients<MaxPool2D<3, 2>::bind<Shape<7, 7, 2>>>(2, 32, tol);  // overlapping windows
+}
+
+TEST_CASE("max-pooling then ReLU (the form Sequential runs) equals ReLU then max-pooling, values and gradients") {
+    using Pool = MaxPool2D<2>::bind<Shape<6, 6, 20>>;
+    using Relu = ReLU::bind<Shape<6, 6, 20>>;
+    constexpr std::size_t n = 3, in = 6 * 6 * 20, out = 3 * 3 * 20;
+    Rng rng(5);
+    Buffer x(n * in), relu_out(n * in), pooled(n * out), fused(n * out), dy(n * out), d_relu(n * in), dx(n * in),
+        dx_fused(n * in);
+    testing::fill_uniform(x, rng);  // about half negative: whole windows <= 0 occur
+    testing::fill_uniform(dy, rng);
+    Pool pool;
+    Relu relu;
+    Pool::workspace pool_ws(n), fused_ws(n);
+    Relu::workspace relu_ws(n);
+    relu.forward(x.data(), relu_out.data(), n, relu_ws, Pass::training);
+    pool.forward(relu_out.data(), pooled.data(), n, pool_ws, Pass::training);
+    pool.forward_after_relu(x.data(), fused.data(), n, fused_ws);
+    for (std::size_t i = 0; i < fused.size(); ++i) REQUIRE(fused[i] == pooled[i]);
+    pool.backward(relu_out.data(), pooled.data(), dy.data(), d_relu.data(), n, pool_ws);
+    relu.backward(x.data(), relu_out.data(), d_relu.data(), dx.data(), n, relu_ws);
+    pool.backward_after_relu(fused.data(), dy.data(), dx_fused.data(), n, fused_ws);
+    for (std::size_t i = 0; i < dx.size(); ++i) REQUIRE(dx_fused[i] == dx[i]);
 }

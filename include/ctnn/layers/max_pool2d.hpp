@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "ctnn/core/buffer.hpp"
+#include "ctnn/kernels/elementwise.hpp"
 #include "ctnn/kernels/pooling.hpp"
 #include "ctnn/layers/layer.hpp"
 
@@ -38,10 +39,12 @@ struct MaxPool2D {
         static constexpr kernels::PoolGeometry geometry{in_height, in_width, channels, K, Stride, out_height,
                                                         out_width};
 
-        // Where each maximum came from, for the backward pass.
+        // Where each maximum came from, for the backward pass; the masked output gradient of the fused form.
         struct workspace {
-            explicit workspace(std::size_t max_batch) : argmax(max_batch * output_shape::size) {}
+            explicit workspace(std::size_t max_batch)
+                : argmax(max_batch * output_shape::size), masked_gradient(max_batch * output_shape::size) {}
             aligned_vector<std::uint32_t> argmax;
+            Buffer masked_gradient;
         };
 
         void forward(const float* x, float* y, std::size_t n, workspace& ws, Pass /*pass*/) const noexcept {
@@ -50,6 +53,20 @@ struct MaxPool2D {
         void backward(const float* /*x*/, const float* /*y*/, const float* dy, float* dx, std::size_t n,
                       workspace& ws) noexcept {
             if (dx != nullptr) kernels::max_pool2d_backward(geometry, dy, ws.argmax.data(), dx, n);
+        }
+
+        // ReLU then max-pooling equals max-pooling then ReLU, values and gradients alike (ReLU keeps the order
+        // of positive values; a window whose maximum is <= 0 passes no gradient either way). Sequential uses
+        // this form for the pair, so the ReLU touches a quarter of the data and needs no pass of its own.
+        void forward_after_relu(const float* x, float* y, std::size_t n, workspace& ws) const noexcept {
+            kernels::max_pool2d(geometry, x, y, ws.argmax.data(), n);
+            kernels::relu(y, y, n * output_shape::size);
+        }
+        void backward_after_relu(const float* y, const float* dy, float* dx, std::size_t n,
+                                 workspace& ws) noexcept {
+            if (dx == nullptr) return;
+            kernels::relu_backward(y, dy, ws.masked_gradient.data(), n * output_shape::size);
+            kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data(), dx, n);
         }
     };
 };

@@ -108,10 +108,25 @@ public:
     template <std::size_t I>
     using layer_type = std::tuple_element_t<I, layers_type>;
 
-    // A layer that only reshapes (Flatten) shares the buffer of the layer before it: no copy either way.
+    // A ReLU directly before a MaxPool2D is applied after the pooling instead (same values and gradients,
+    // a quarter of the work): the pooling layer runs the pair, and the ReLU's output is not stored.
+    template <std::size_t I>
+    static constexpr bool relu_moved_after_pool = [] {
+        if constexpr (I + 1 >= layer_count || I == 0) return false;
+        else return layer_type<I>::kind == std::string_view("ReLU") &&
+                    layer_type<I + 1>::kind == std::string_view("MaxPool2D");
+    }();
+    template <std::size_t I>
+    static constexpr bool pools_after_relu = [] {
+        if constexpr (I == 0) return false;
+        else return relu_moved_after_pool<I - 1>;
+    }();
+
+    // A layer that only reshapes (Flatten), or a moved ReLU, shares the buffer of the layer before it.
     template <std::size_t I>
     static constexpr bool shares_input_buffer = [] {
         if constexpr (I == 0) return false;  // the network's input belongs to the caller
+        else if constexpr (relu_moved_after_pool<I>) return true;
         else if constexpr (requires { layer_type<I>::reshapes_only; }) return layer_type<I>::reshapes_only;
         else return false;
     }();
@@ -181,7 +196,7 @@ public:
             output_gradient_.resize(max_batch * output_shape::size);
         }
         std::size_t max_batch() const noexcept { return max_batch_; }
-        // Output of layer I for the last forward pass.
+        // Output of layer I for the last forward pass (a ReLU moved after the pooling shows its input).
         template <std::size_t I>
         std::span<const float> activation(std::size_t n) const noexcept {
             return {activations_[output_owner[I]].data(), n * layer_type<I>::output_shape::size};
@@ -246,7 +261,11 @@ public:
         check_batch(n, ws);
         const float* in = x;
         for_each_index([&](auto i) {
-            if constexpr (!shares_input_buffer<i>) {
+            if constexpr (pools_after_relu<i>) {
+                std::get<i>(*layers_).forward_after_relu(in, ws.activations_[i].data(), n,
+                                                         std::get<i>(ws.layer_workspaces_));
+                in = ws.activations_[i].data();
+            } else if constexpr (!shares_input_buffer<i>) {
                 std::get<i>(*layers_).forward(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_),
                                               pass);
                 in = ws.activations_[i].data();
@@ -279,7 +298,9 @@ public:
             if constexpr (i > 0) x_i = ws.activations_[output_owner[i - 1]].data();
             const float* y_i = ws.activations_[output_owner[i]].data();
             auto& layer = std::get<i>(*layers_);
-            if constexpr (layer_type<i>::parameter_count > 0)
+            if constexpr (pools_after_relu<i>)
+                layer.backward_after_relu(y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_));
+            else if constexpr (layer_type<i>::parameter_count > 0)
                 layer.backward(x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_),
                                gradients != nullptr ? gradients + parameter_offsets[i] : nullptr);
             else
