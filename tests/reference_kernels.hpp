@@ -16,6 +16,16 @@
 
 namespace ctnn::reference {
 
+// A square-kernel geometry as Conv2D<k,k,...> with `valid` or `same` (TensorFlow) padding would build it.
+inline kernels::ConvGeometry conv_geometry(std::size_t h, std::size_t w, std::size_t c, std::size_t k,
+                                           std::size_t stride, bool same) {
+    const std::size_t oh = same ? (h + stride - 1) / stride : (h - k) / stride + 1;
+    const std::size_t ow = same ? (w + stride - 1) / stride : (w - k) / stride + 1;
+    const std::size_t pad_h = same ? ((oh - 1) * stride + k > h ? ((oh - 1) * stride + k - h) / 2 : 0) : 0;
+    const std::size_t pad_w = same ? ((ow - 1) * stride + k > w ? ((ow - 1) * stride + k - w) / 2 : 0) : 0;
+    return {h, w, c, k, k, stride, pad_h, pad_w, oh, ow};
+}
+
 inline std::vector<float> random_vector(std::size_t n, std::uint64_t seed_value, float lo = -1.0f, float hi = 1.0f) {
     Rng rng(seed_value);
     std::vector<float> v(n);

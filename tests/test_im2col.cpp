@@ -13,10 +13,7 @@ using ctnn::kernels::ConvGeometry;
 namespace {
 
 ConvGeometry conv(std::size_t h, std::size_t w, std::size_t c, std::size_t k, std::size_t stride, bool same) {
-    const std::size_t pad = same ? (k - 1) / 2 : 0;
-    const std::size_t oh = same ? (h + stride - 1) / stride : (h - k) / stride + 1;
-    const std::size_t ow = same ? (w + stride - 1) / stride : (w - k) / stride + 1;
-    return {h, w, c, k, k, stride, pad, pad, oh, ow};
+    return ctnn::reference::conv_geometry(h, w, c, k, stride, same);
 }
 
 const ConvGeometry geometries[] = {conv(28, 28, 1, 3, 1, false), conv(26, 26, 32, 3, 1, false),

@@ -3,6 +3,7 @@
 
 #include "ctnn/config.hpp"
 
+#include "ctnn/core/file_error.hpp"
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/core/permutation.hpp"
 #include "ctnn/core/random.hpp"
