@@ -3,6 +3,7 @@
 // It owns the parameters (on the heap: a 5408x128 Dense is 2.8 MB) and a workspace for batches of up to
 // max_batch samples, allocated once at construction.
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -17,6 +18,7 @@
 
 #include "ctnn/config.hpp"
 #include "ctnn/core/buffer.hpp"
+#include "ctnn/core/parallel.hpp"
 #include "ctnn/core/random.hpp"
 #include "ctnn/layers/input.hpp"
 #include "ctnn/layers/layer.hpp"
@@ -329,14 +331,30 @@ public:
             part_gradients_.emplace_back(parameter_count, 0.0f);
         }
     }
-    // Adds the gradients of parts 1..parts-1 to the layers' own, in order.
+    // Adds the gradients of parts 1..parts-1 to the layers' own, in part order for every element; the
+    // parameters are split into contiguous ranges across threads (the order per element stays fixed).
     void reduce_part_gradients(std::size_t parts) {
-        for (std::size_t part = 1; part < parts; ++part) {
-            const float* source = part_gradients_[part - 1].data();
+        if (parts <= 1) return;
+        auto reduce_range = [&](std::size_t begin, std::size_t end) {
+            std::size_t offset = 0;
             visit_parameters([&](std::size_t, const ParameterView& p) {
-                for (float& g : p.gradient) g += *source++;
+                const std::size_t lo = std::max(begin, offset), hi = std::min(end, offset + p.gradient.size());
+                for (std::size_t part = 1; part < parts && lo < hi; ++part) {
+                    const float* source = part_gradients_[part - 1].data();
+                    for (std::size_t i = lo; i < hi; ++i) p.gradient[i - offset] += source[i];
+                }
+                offset += p.gradient.size();
             });
+        };
+        constexpr std::size_t min_parallel = std::size_t{1} << 18, granule = 64;
+        if (parameter_count < min_parallel) {
+            reduce_range(0, parameter_count);
+            return;
         }
+        parallel_parts(static_cast<std::size_t>(num_threads()), [&](std::size_t part, std::size_t count) {
+            const Range r = split_range(parameter_count, part, count, granule);
+            reduce_range(r.begin, r.end);
+        });
     }
 
     void zero_gradients() {

@@ -101,16 +101,16 @@ BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const 
         std::clamp<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(num_threads()), max_parts), 1,
                                 std::max<std::size_t>(step_flops / min_flops_per_thread, 1));
     net.prepare_parts(parts);
-    net.zero_gradients();
     std::array<BatchLoss, max_parts> losses{};
     std::size_t used_parts = parts;
     auto run_part = [&](std::size_t part, std::size_t part_count) {
         const Range range = split_range(n, part, part_count);
         const std::size_t count = range.end - range.begin;
-        if (count == 0) return;
-        auto& ws = net.part_workspace(part);
         float* gradients = net.part_gradients(part);
         if (gradients != nullptr) std::fill_n(gradients, Net::parameter_count, 0.0f);
+        else net.zero_gradients();  // part 0 owns the layers' gradients; zeroed here, in parallel with the others
+        if (count == 0) return;
+        auto& ws = net.part_workspace(part);
         const float* x = images + range.begin * Net::input_shape::size;
         const std::span<const float> output = net.forward(x, count, ws, Pass::training);
         float* loss_gradient = ws.output_gradient().data();
