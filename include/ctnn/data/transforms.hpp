@@ -13,6 +13,19 @@
 
 namespace ctnn::data {
 
+namespace detail {
+// A Dataset with d's geometry, classes and labels, and no images yet.
+inline Dataset same_layout(const Dataset& d) {
+    Dataset out;
+    out.height = d.height;
+    out.width = d.width;
+    out.channels = d.channels;
+    out.classes = d.classes;
+    out.labels = d.labels;
+    return out;
+}
+}  // namespace detail
+
 // Every sample's features reordered as out[i] = in[index[i]] (the Permute layer's convention). It goes
 // through ctnn::apply_permutation, the loop the Permute layer uses, so data and layer cannot disagree.
 inline Dataset permuted(const Dataset& d, std::span<const std::uint32_t> index) {
@@ -20,12 +33,7 @@ inline Dataset permuted(const Dataset& d, std::span<const std::uint32_t> index) 
         throw std::invalid_argument("permuted: " + std::to_string(index.size()) + " indices for samples of " +
                                     std::to_string(d.sample_size()) + " features");
     if (!is_bijection(index)) throw std::invalid_argument("permuted: indices are not a bijection of [0, N)");
-    Dataset out;
-    out.height = d.height;
-    out.width = d.width;
-    out.channels = d.channels;
-    out.classes = d.classes;
-    out.labels = d.labels;
+    Dataset out = detail::same_layout(d);
     out.images.resize(d.images.size());
     apply_permutation(index, d.images.data(), out.images.data(), d.size());
     return out;
@@ -42,12 +50,7 @@ Dataset permuted(const Dataset& d, const Permutation<N>& p) {
 
 // Every image translated by dx columns (positive: right) and dy rows (positive: down); uncovered pixels are 0.
 inline Dataset shifted(const Dataset& d, int dx, int dy) {
-    Dataset out;
-    out.height = d.height;
-    out.width = d.width;
-    out.channels = d.channels;
-    out.classes = d.classes;
-    out.labels = d.labels;
+    Dataset out = detail::same_layout(d);
     out.images.assign(d.images.size(), 0.0f);
     const auto h = static_cast<std::ptrdiff_t>(d.height), w = static_cast<std::ptrdiff_t>(d.width);
     const auto c = static_cast<std::ptrdiff_t>(d.channels);
