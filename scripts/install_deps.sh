@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages ctnn needs, and only those that are missing.
 #   scripts/install_deps.sh               build + tests + examples + benchmarks
 #   scripts/install_deps.sh --experiment  + the data for examples/shuffled_pixels (npm, Fashion-MNIST)
-#   scripts/install_deps.sh --bench       + the libraries the benchmarks compare against (OpenBLAS, oneDNN, hyperfine)
+#   scripts/install_deps.sh --bench       + what the benchmarks compare against (OpenBLAS, oneDNN, PyTorch, hyperfine)
 #   scripts/install_deps.sh --ci          + clang-14 and its OpenMP runtime for the clang CI variant
 # Silent when everything is present. As root (or with password-less sudo) it installs with apt-get;
 # otherwise it prints the apt-get command to run and exits 1.
@@ -16,7 +16,7 @@ want_npm=0
 for arg in "$@"; do
     case "$arg" in
         --experiment) packages+=(dataset-fashion-mnist); want_npm=1 ;;
-        --bench) packages+=(libopenblas-dev libdnnl-dev hyperfine) ;;
+        --bench) packages+=(libopenblas-dev libdnnl-dev python3-torch python3-numpy hyperfine) ;;
         --ci) packages+=(clang-14 libomp-14-dev) ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install_deps.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;

@@ -48,6 +48,13 @@ if [[ -z $python ]]; then
   exit 0
 fi
 echo "== PyTorch ($python)"
+# Debian's PyTorch does its matrix products through libblas.so.3: with the reference BLAS (what a machine gets
+# when nothing better is installed) its epochs ran ~8x slower here (MLP 10.1 s, not 1.2 s), which is no fair
+# comparison. libopenblas0 (scripts/install_deps.sh --bench) takes over the alternative.
+blas=$(update-alternatives --query "libblas.so.3-$(uname -m)-linux-gnu" 2>/dev/null | sed -n 's/^Value: //p' || true)
+if [[ -n $blas && $blas != *openblas* && $blas != *blis* && $blas != *mkl* ]]; then
+  echo "warning: PyTorch runs on the reference BLAS ($blas); install libopenblas0 for a fair comparison" >&2
+fi
 "$python" "$here/pytorch_epoch.py" --data-dir "$data" --threads "$threads" --models "$models" --epochs "$epochs" \
   --json "$out/torch.json"
 echo
