@@ -16,7 +16,7 @@ want_npm=0
 for arg in "$@"; do
     case "$arg" in
         --experiment) packages+=(dataset-fashion-mnist); want_npm=1 ;;
-        --bench) packages+=(libopenblas-dev libdnnl-dev python3-torch python3-numpy hyperfine) ;;
+        --bench) packages+=(libopenblas-dev libdnnl-dev ocl-icd-opencl-dev python3-torch python3-numpy hyperfine) ;;
         --ci) packages+=(clang-14 libomp-14-dev) ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install_deps.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
