@@ -157,9 +157,12 @@ std::string markdown_table(const std::vector<Row>& rows) {
                     "|---|---|---|---:|---:|---:|\n";
     char line[256];
     for (const Row& r : rows) {
-        std::snprintf(line, sizeof line, "| %s | %s | %s -> %s | %s | %.2f%% | %.2f |\n", r.dataset.c_str(),
+        // A row that only evaluates a network trained in the row above has no epochs of its own.
+        char seconds[32] = "-";
+        if (!r.history.empty()) std::snprintf(seconds, sizeof seconds, "%.2f", r.seconds_per_epoch);
+        std::snprintf(line, sizeof line, "| %s | %s | %s -> %s | %s | %.2f%% | %s |\n", r.dataset.c_str(),
                       r.model.c_str(), r.train_pixels.c_str(), r.test_pixels.c_str(),
-                      detail::with_thousands(r.params).c_str(), 100 * r.test_accuracy, r.seconds_per_epoch);
+                      detail::with_thousands(r.params).c_str(), 100 * r.test_accuracy, seconds);
         t += line;
     }
     return t;
@@ -173,7 +176,8 @@ void write_results(const Options& o, const std::vector<Row>& rows, double wall_s
         const Row& r = rows[i];
         char accuracy[32], seconds[32];
         std::snprintf(accuracy, sizeof accuracy, "%.4f", r.test_accuracy);
-        std::snprintf(seconds, sizeof seconds, "%.3f", r.seconds_per_epoch);
+        if (r.history.empty()) std::snprintf(seconds, sizeof seconds, "null");  // evaluated only, not trained
+        else std::snprintf(seconds, sizeof seconds, "%.3f", r.seconds_per_epoch);
         json << "    {\"dataset\": \"" << r.dataset << "\", \"model\": \"" << r.model << "\", \"train_pixels\": \""
              << r.train_pixels << "\", \"test_pixels\": \"" << r.test_pixels << "\", \"params\": " << r.params
              << ", \"epochs\": " << r.epochs << ", \"test_accuracy\": " << accuracy
