@@ -2,6 +2,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <tuple>
@@ -101,4 +102,37 @@ TEST_CASE("gemm gives bitwise identical results on 1 and 2 threads") {
                 ctnn::set_num_threads(0);
                 CHECK(c1 == c2);
             }
+}
+
+TEST_CASE("gemm reads a B of few-row products in place: matches the reference, unaligned rows included") {
+    // m <= gemm_direct_b_max_m, B not transposed, n a multiple of the tile width: B is not packed.
+    for (bool ta : {false, true})
+        for (std::size_t m : {std::size_t{1}, std::size_t{7}, std::size_t{8}, std::size_t{31}, std::size_t{32}})
+            for (std::size_t n : {std::size_t{16}, std::size_t{32}, std::size_t{128}})
+                for (std::size_t pad : {std::size_t{0}, std::size_t{5}}) {
+                    check_gemm(ta, false, m, n, 800, (m + pad) % 2 == 0, pad);  // k in two blocks
+                    check_gemm(ta, false, m, n, 9, (m + pad) % 2 == 1, pad);
+                }
+}
+
+TEST_CASE("gemm: rows of B read in place and rows of B packed are bitwise equal") {
+    // The same rows of A in a 32-row product (B in place) and in a 96-row one (B packed) are summed in the same
+    // order, so a network gives the same numbers whatever its batch.
+    constexpr std::size_t big = 96, small = ctnn::kernels::detail::gemm_direct_b_max_m, n = 128, k = 5408;
+    static_assert(small < big);
+    for (bool ta : {false, true}) {
+        const std::size_t lda_big = ta ? big : k, lda_small = ta ? small : k;
+        const auto a_big = ctnn::reference::random_vector(big * k, 21);
+        std::vector<float> a_small(small * k);
+        for (std::size_t i = 0; i < small; ++i)
+            for (std::size_t p = 0; p < k; ++p)
+                (ta ? a_small[p * lda_small + i] : a_small[i * lda_small + p]) =
+                    ta ? a_big[p * lda_big + i] : a_big[i * lda_big + p];
+        const auto b = ctnn::reference::random_vector(k * n, 22);
+        std::vector<float> c_big(big * n), c_small(small * n);
+        const Trans xa = ta ? Trans::yes : Trans::no;
+        gemm(xa, Trans::no, big, n, k, a_big.data(), lda_big, b.data(), n, c_big.data(), n);
+        gemm(xa, Trans::no, small, n, k, a_small.data(), lda_small, b.data(), n, c_small.data(), n);
+        CHECK(std::equal(c_small.begin(), c_small.end(), c_big.begin()));
+    }
 }

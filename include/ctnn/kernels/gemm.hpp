@@ -60,13 +60,13 @@ struct ColsA {  // MR consecutive rows contiguous at fixed p (A transposed, or a
     float at(std::size_t ii, std::size_t p) const noexcept { return a[p * stride + ii]; }
 };
 
-// C[MR x NV*lanes] (+)= sum over p < kc of op(A)(:, p) * Bpanel(p, :). bp is an aligned packed panel.
+// C[MR x NV*lanes] (+)= sum over p < kc of op(A)(:, p) * Bpanel(p, :). Row p of the B panel starts at
+// bp + p * bstride: a packed panel (bstride = NV*lanes) or B read in place (bstride = its leading dimension).
 // init (optional, aligned, NV*lanes floats) starts every row's sum, e.g. at a bias.
 // Kept out of line: inlined into the blocking loops, g++ 12 spills the row pointers inside the k loop.
 template <std::size_t MR, std::size_t NV, class AOp>
 [[gnu::noinline]] inline void gemm_micro(std::size_t kc, const AOp& a, const float* bp, float* c, std::size_t ldc, bool load_c,
-                       const float* init = nullptr) noexcept {
-    constexpr std::size_t nr = NV * lanes;
+                       const float* init = nullptr, std::size_t bstride = NV * lanes) noexcept {
     vec acc[MR][NV];
     vec start[NV];
 #pragma GCC unroll 4
@@ -78,7 +78,7 @@ template <std::size_t MR, std::size_t NV, class AOp>
     for (std::size_t p = 0; p < kc; ++p) {
         vec bv[NV];
 #pragma GCC unroll 4
-        for (std::size_t v = 0; v < NV; ++v) bv[v] = vec::load_aligned(bp + p * nr + v * lanes);
+        for (std::size_t v = 0; v < NV; ++v) bv[v] = vec::load_unaligned(bp + p * bstride + v * lanes);
 #pragma GCC unroll 16
         for (std::size_t ii = 0; ii < MR; ++ii) {
             const vec av(a.at(ii, p));
@@ -215,22 +215,33 @@ inline void pack_b(Trans trans_b, const float* b, std::size_t ldb, std::size_t k
     }
 }
 
-// C[m x nc] (+)= op(A)[m x k] * Bpacked[k x nc] with B packed by pack_b<NV*lanes>.
-// init (optional): a row of round_up(nc, NR) aligned floats that C starts from instead of zero (not with
-// accumulate), e.g. a zero-padded bias.
+// Where the NR-wide panels of op(B) are: packed by pack_b (panel jr of the k block at p0 at
+// packed + p0 * round_up(nc, NR) + jr * kc, rows NR apart), or B itself read in place (not transposed, nc a
+// multiple of NR: the panel starts at b + p0 * ldb + jr, rows ldb apart).
+struct BPanels {
+    const float* base;
+    std::size_t ld;  // 0: packed
+    const float* panel(std::size_t p0, std::size_t jr, std::size_t kc, std::size_t ncp) const noexcept {
+        return ld == 0 ? base + p0 * ncp + jr * kc : base + p0 * ld + jr;
+    }
+};
+
+// C[m x nc] (+)= op(A)[m x k] * op(B)[k x nc], the panels of B as `b` says (packed by pack_b<NV*lanes> or
+// in place). init (optional): a row of round_up(nc, NR) aligned floats that C starts from instead of zero
+// (not with accumulate), e.g. a zero-padded bias.
 template <std::size_t MR, std::size_t NV>
-inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std::size_t k, const float* pb,
-                           float* c, std::size_t ldc, bool accumulate, const float* init = nullptr) noexcept {
+inline void gemm_panels(const AMatrix& A, std::size_t m, std::size_t nc, std::size_t k, BPanels b, float* c,
+                        std::size_t ldc, bool accumulate, const float* init = nullptr) noexcept {
     constexpr std::size_t nr = NV * lanes;
     const std::size_t kcb = gemm_kc(k);
     const std::size_t ncp = round_up(nc, nr);
+    const std::size_t bstride = b.ld == 0 ? nr : b.ld;
     alignas(64) float ctile[MR * nr];
     alignas(64) float aedge[MR * gemm_kc_max];
     for (std::size_t p0 = 0; p0 < k; p0 += kcb) {
         const std::size_t kc = std::min(kcb, k - p0);
         const bool load_c = accumulate || p0 > 0;
         const float* start = load_c ? nullptr : init;
-        const float* pblock = pb + p0 * ncp;
         for (std::size_t i0 = 0; i0 < m; i0 += gemm_mc) {
             const std::size_t mc = std::min(gemm_mc, m - i0);
             // The ragged last row tile of a transposed A is copied zero-padded, so reads stay inside A.
@@ -244,7 +255,7 @@ inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std:
             }
             for (std::size_t jr = 0; jr < nc; jr += nr) {
                 const std::size_t nn = std::min(nr, nc - jr);
-                const float* panel = pblock + jr * kc;
+                const float* panel = b.panel(p0, jr, kc, ncp);
                 for (std::size_t ir = 0; ir < mc; ir += MR) {
                     const std::size_t mm = std::min(MR, mc - ir);
                     const std::size_t i = i0 + ir;
@@ -257,12 +268,13 @@ inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std:
                         RowsA<MR> ra;
                         for (std::size_t ii = 0; ii < MR; ++ii)
                             ra.row[ii] = A.a + (i + (ii < mm ? ii : 0)) * A.lda + p0;
-                        gemm_micro<MR, NV>(kc, ra, panel, dst, ldd, ld, start ? start + jr : nullptr);
+                        gemm_micro<MR, NV>(kc, ra, panel, dst, ldd, ld, start ? start + jr : nullptr, bstride);
                     } else if (mm == MR) {
                         gemm_micro<MR, NV>(kc, ColsA{A.a + p0 * A.lda + i, A.lda}, panel, dst, ldd, ld,
-                                           start ? start + jr : nullptr);
+                                           start ? start + jr : nullptr, bstride);
                     } else {
-                        gemm_micro<MR, NV>(kc, ColsA{aedge, MR}, panel, dst, ldd, ld, start ? start + jr : nullptr);
+                        gemm_micro<MR, NV>(kc, ColsA{aedge, MR}, panel, dst, ldd, ld, start ? start + jr : nullptr,
+                                           bstride);
                     }
                     if (!full) merge_tile<nr>(ctile, mm, nn, ct, ldc, load_c);
                 }
@@ -272,10 +284,26 @@ inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std:
 }
 
 template <std::size_t MR, std::size_t NV>
+inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std::size_t k, const float* pb,
+                           float* c, std::size_t ldc, bool accumulate, const float* init = nullptr) noexcept {
+    gemm_panels<MR, NV>(A, m, nc, k, BPanels{pb, 0}, c, ldc, accumulate, init);
+}
+
+// Up to this many rows of A, a B that need not be transposed is read in place: a packed panel would serve
+// only m / MR register tiles, so packing it (a pass over all of B) cost more than its contiguous rows save.
+// One Zen 5 core, n = 128, k = 5408 (Dense<5408,128>'s forward), packed -> in place, GFLOP/s: m = 8: 94 -> 164,
+// m = 16: 141 -> 187, m = 32: 169 -> 191, m = 64: 187 -> 190, m = 128: 207 -> 176. Both sum in the same order.
+inline constexpr std::size_t gemm_direct_b_max_m = 32;
+
+template <std::size_t MR, std::size_t NV>
 inline void gemm_serial_tiled(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std::size_t k,
                               const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c,
                               std::size_t ldc, bool accumulate) {
     constexpr std::size_t nr = NV * lanes;
+    if (trans_b == Trans::no && n % nr == 0 && m <= gemm_direct_b_max_m) {
+        gemm_panels<MR, NV>(AMatrix{a, lda, trans_a}, m, n, k, BPanels{b, ldb}, c, ldc, accumulate);
+        return;
+    }
     const std::size_t nc_max = std::min(gemm_nc, round_up(n, nr));
     float* pb = gemm_scratch(packed_b_size<nr>(k, nc_max));
     for (std::size_t j0 = 0; j0 < n; j0 += gemm_nc) {
