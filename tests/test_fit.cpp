@@ -16,7 +16,9 @@ using SoftmaxMlp = Sequential<Input<8, 8, 1>, Flatten, Dense<64, 16>, ReLU, Dens
 template <class Net>
 std::vector<float> parameters_of(Net& net) {
     std::vector<float> v;
-    net.visit_parameters([&](std::size_t, const ParameterView& p) { for (float value : p.value) v.push_back(value); });
+    net.visit_parameters([&](std::size_t, const ParameterView& p) {
+        for (float value : p.value) v.push_back(value);
+    });
     return v;
 }
 }  // namespace
@@ -138,4 +140,48 @@ TEST_CASE("a step split across threads matches the serial step, and repeats exac
     CHECK(split_loss.loss_sum == doctest::Approx(serial_loss.loss_sum));
     CHECK(split_loss.correct == serial_loss.correct);
     CHECK(split == again);
+}
+
+TEST_CASE("train_step overwrites stale gradients: they equal those of a cleared, accumulating backward pass") {
+    using Cnn = testing::SeedCnn;
+    const std::size_t n = 40;
+    const auto batch = testing::blobs(n, 28, 10, 11);
+    auto gradients_of = [](Cnn& net) {
+        std::vector<float> g;
+        net.visit_parameters(
+            [&](std::size_t, const ParameterView& p) { g.insert(g.end(), p.gradient.begin(), p.gradient.end()); });
+        return g;
+    };
+    // Reference: clear, forward, loss gradient (mean over the batch), accumulate; on one thread, as the
+    // convolution's weight gradient sums its per-thread parts in an order that depends on the thread count.
+    set_num_threads(1);
+    auto reference = std::make_unique<Cnn>(seed(5));
+    reference->zero_gradients();
+    auto& ws = reference->workspace();
+    const auto output = reference->forward(batch.images.data(), n, ws, Pass::training);
+    std::vector<float> loss_gradient(n * 10);
+    softmax_cross_entropy(output.data(), batch.labels.data(), n, 10, loss_gradient.data());
+    reference->backward(batch.images.data(), loss_gradient.data(), n, ws);
+    const std::vector<float> expected = gradients_of(*reference);
+
+    for (int threads : {1, 2}) {
+        set_num_threads(threads);
+        auto net = std::make_unique<Cnn>(seed(5));
+        // Stale values everywhere, in the layers' gradients and in every part's (after a first step).
+        SGD frozen(0.0f);  // lr 0: the parameters stay as they are, the step only computes gradients
+        const auto other = testing::blobs(n, 28, 10, 12);  // leaves other gradients in every part
+        train_step(*net, frozen, other.images.data(), other.labels.data(), n);
+        net->visit_parameters(
+            [](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 1e3f); });
+        train_step(*net, frozen, batch.images.data(), batch.labels.data(), n);
+        set_num_threads(0);
+        const std::vector<float> got = gradients_of(*net);
+        REQUIRE(got.size() == expected.size());
+        std::size_t far = 0;
+        for (std::size_t i = 0; i < got.size(); ++i)
+            far += threads == 1 ? got[i] != expected[i]  // the same sums in the same order
+                                : std::abs(got[i] - expected[i]) > 1e-5f * (1.0f + std::abs(expected[i]));
+        INFO("threads " << threads);
+        CHECK(far == 0);
+    }
 }

@@ -2,6 +2,7 @@
 // Conv2D<KH, KW, Cin, Cout, Stride, Padding> over NHWC images. Weights are stored HWIO, [KH*KW*Cin x Cout],
 // so an im2col patch row times the weights lands directly in NHWC (see kernels/conv2d.hpp).
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 
@@ -108,12 +109,17 @@ struct Conv2D {
         }
 
         // dW += patches^T dy, db += sums of dy, dx = col2im(dy W^T) unless dx is null (the first layer's
-        // input gradient is never needed in training). `gradients` as in Dense::backward.
+        // input gradient is never needed in training). `gradients` and `update` as in Dense::backward.
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& ws, float* gradients = nullptr) {
+                      workspace& ws, float* gradients = nullptr, GradientUpdate update = GradientUpdate::accumulate) {
             ws.reserve_for_threads();
             float* dw = gradients != nullptr ? gradients : weights_gradient.data();
             float* db = gradients != nullptr ? gradients + patch_size * Cout : bias_gradient.data();
+            // The convolution kernel accumulates tile by tile; its few parameters are cleared first instead.
+            if (update == GradientUpdate::overwrite) {
+                std::fill_n(dw, patch_size * Cout, 0.0f);
+                std::fill_n(db, Cout, 0.0f);
+            }
             kernels::conv2d_backward(geometry, Cout, x, weights.data(), dy, dw, db, dx, n, ws.scratch.data());
         }
 

@@ -59,16 +59,17 @@ struct Dense {
             kernels::add_bias(y, bias.data(), n, Out);
         }
 
-        // dW += x^T dy, db += column sums of dy, dx = dy W^T (skipped when dx is null). The gradients go to
-        // this layer's own tensors, or to `gradients` ([weights | bias], parameter_count floats) when given:
-        // data-parallel training gives each thread its own.
+        // dW += x^T dy, db += column sums of dy (= with GradientUpdate::overwrite), dx = dy W^T (skipped when
+        // dx is null). The gradients go to this layer's own tensors, or to `gradients` ([weights | bias],
+        // parameter_count floats) when given: data-parallel training gives each thread its own.
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& /*ws*/, float* gradients = nullptr) noexcept {
+                      workspace& /*ws*/, float* gradients = nullptr,
+                      GradientUpdate update = GradientUpdate::accumulate) noexcept {
             float* dw = gradients != nullptr ? gradients : weights_gradient.data();
             float* db = gradients != nullptr ? gradients + In * Out : bias_gradient.data();
-            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, In, Out, n, x, In, dy, Out, dw, Out,
-                          /*accumulate=*/true);
-            kernels::sum_rows(dy, n, Out, db, /*accumulate=*/true);
+            const bool accumulate = update == GradientUpdate::accumulate;
+            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, In, Out, n, x, In, dy, Out, dw, Out, accumulate);
+            kernels::sum_rows(dy, n, Out, db, accumulate);
             if (dx != nullptr)
                 kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, In, Out, dy, Out, weights.data(), Out, dx,
                               In);

@@ -38,6 +38,11 @@ struct ParameterView {
     std::span<const std::size_t> shape;
 };
 
+// What a backward pass does with the parameter gradients it computes: add them to what is there (the default:
+// gradients of several batches can be summed), or overwrite it (a training step, which would otherwise first
+// have to clear every gradient: one pass over all parameters per step).
+enum class GradientUpdate { accumulate, overwrite };
+
 // Workspace of a layer that needs no scratch memory.
 struct NoWorkspace {
     explicit NoWorkspace(std::size_t /*max_batch*/) noexcept {}

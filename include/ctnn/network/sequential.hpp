@@ -282,10 +282,13 @@ public:
     // Back-propagates grad_output, the loss gradient with respect to the output of layer `last` (default: the
     // network's output), through layers last..0 after a forward pass on the same x. Parameter gradients
     // accumulate into the layers' own tensors, or into `gradients` (parameter_count floats, in
-    // visit_parameters order) when given. grad_input receives the gradient with respect to x when not null;
+    // visit_parameters order) when given; GradientUpdate::overwrite replaces what was there instead (in
+    // layers 0..last; those above `last` are not touched). grad_input receives the gradient with respect to x
+    // when not null;
     // without it, back-propagation stops at the first layer with parameters (nothing below needs a gradient).
     void backward(const float* x, const float* grad_output, std::size_t n, Workspace& ws,
-                  std::size_t last = layer_count - 1, float* grad_input = nullptr, float* gradients = nullptr) {
+                  std::size_t last = layer_count - 1, float* grad_input = nullptr, float* gradients = nullptr,
+                  GradientUpdate update = GradientUpdate::accumulate) {
         check_batch(n, ws);
         if (last >= layer_count) throw std::out_of_range("Sequential::backward: no such layer");
         const float* dy = grad_output;
@@ -304,7 +307,7 @@ public:
                 layer.backward_after_relu(y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_));
             else if constexpr (layer_type<i>::parameter_count > 0)
                 layer.backward(x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_),
-                               gradients != nullptr ? gradients + parameter_offsets[i] : nullptr);
+                               gradients != nullptr ? gradients + parameter_offsets[i] : nullptr, update);
             else
                 layer.backward(x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_));
             dy = dx;

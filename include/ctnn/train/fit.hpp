@@ -106,16 +106,19 @@ BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const 
     auto run_part = [&](std::size_t part, std::size_t part_count) {
         const Range range = split_range(n, part, part_count);
         const std::size_t count = range.end - range.begin;
-        float* gradients = net.part_gradients(part);
-        if (gradients != nullptr) std::fill_n(gradients, Net::parameter_count, 0.0f);
-        else net.zero_gradients();  // part 0 owns the layers' gradients; zeroed here, in parallel with the others
-        if (count == 0) return;
+        float* gradients = net.part_gradients(part);  // null for part 0: the layers' own gradients
+        if (count == 0) {  // more parts than samples: this part adds nothing to the sum
+            if (gradients != nullptr) std::fill_n(gradients, Net::parameter_count, 0.0f);
+            else net.zero_gradients();
+            return;
+        }
         auto& ws = net.part_workspace(part);
         const float* x = images + range.begin * Net::input_shape::size;
         const std::span<const float> output = net.forward(x, count, ws, Pass::training);
         float* loss_gradient = ws.output_gradient().data();
         losses[part] = detail::network_loss<Net>(output, labels + range.begin, count, loss_gradient, n);
-        net.backward(x, loss_gradient, count, ws, last, nullptr, gradients);
+        // Overwriting spares clearing every gradient first (a pass over all parameters per step and part).
+        net.backward(x, loss_gradient, count, ws, last, nullptr, gradients, GradientUpdate::overwrite);
     };
     if (parts == 1) {
         run_part(0, 1);
