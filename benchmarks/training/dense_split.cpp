@@ -8,14 +8,16 @@
 // model of the whole step: a test of where the data lives.
 //   ctnn_dense_split_bench [--threads 1,2] [--steps 1500]
 
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
+
+#include "command_line.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -116,19 +118,24 @@ int main(int argc, char** argv) {
     std::size_t steps = 1500;
     for (int a = 1; a + 1 < argc; a += 2) {
         const std::string arg = argv[a], value = argv[a + 1];
-        if (arg == "--threads") {
-            thread_counts.clear();
-            for (std::size_t start = 0; start < value.size();) {
-                const std::size_t comma = std::min(value.find(',', start), value.size());
-                thread_counts.push_back(std::atoi(value.substr(start, comma - start).c_str()));
-                start = comma + 1;
+        try {
+            if (arg == "--threads") {
+                thread_counts = bench::thread_counts(value);
+            } else if (arg == "--steps") {
+                const long count = std::atol(value.c_str());
+                if (count <= 0) throw std::invalid_argument("bad step count: " + value);
+                steps = static_cast<std::size_t>(count);
+            } else {
+                throw std::invalid_argument("unknown option: " + arg);
             }
-        } else if (arg == "--steps") {
-            steps = static_cast<std::size_t>(std::atol(value.c_str()));
-        } else {
-            std::fprintf(stderr, "usage: ctnn_dense_split_bench [--threads 1,2] [--steps 1500]\n");
+        } catch (const std::invalid_argument& e) {
+            std::fprintf(stderr, "%s\nusage: ctnn_dense_split_bench [--threads 1,2] [--steps 1500]\n", e.what());
             return 2;
         }
+    }
+    if (argc % 2 == 0 || thread_counts.empty()) {  // an option without its value, or no thread count
+        std::fprintf(stderr, "usage: ctnn_dense_split_bench [--threads 1,2] [--steps 1500]\n");
+        return 2;
     }
     std::printf("Dense<5408,128>, batch 32: forward, both gradients, Adam; ms per step\n\n");
     std::printf("| threads | batch split | row split |\n|---:|---:|---:|\n");

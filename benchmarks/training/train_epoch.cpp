@@ -20,6 +20,8 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include "command_line.hpp"
+
 namespace {
 
 using namespace ctnn;
@@ -45,17 +47,6 @@ struct Result {
     double test_accuracy = 0.0;
 };
 
-std::vector<std::string> split(std::string_view text) {
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const std::size_t comma = std::min(text.find(',', start), text.size());
-        if (comma > start) parts.emplace_back(text.substr(start, comma - start));
-        start = comma + 1;
-    }
-    return parts;
-}
-
 [[noreturn]] void usage(const char* message) {
     std::fprintf(stderr,
                  "%s\nusage: ctnn_train_bench --data-dir DIR [--threads 1,2] [--models mlp,cnn] [--epochs N] "
@@ -74,14 +65,13 @@ Options parse(int argc, char** argv) {
         if (arg == "--data-dir") {
             o.data_dir = value;
         } else if (arg == "--threads") {
-            o.threads.clear();
-            for (const std::string& t : split(value)) {
-                const int n = std::atoi(t.c_str());
-                if (n <= 0) usage(("bad thread count: " + t).c_str());
-                o.threads.push_back(n);
+            try {
+                o.threads = bench::thread_counts(value);
+            } catch (const std::invalid_argument& e) {
+                usage(e.what());
             }
         } else if (arg == "--models") {
-            o.models = split(value);
+            o.models = bench::split_commas(value);
             for (const std::string& m : o.models)
                 if (m != "mlp" && m != "cnn") usage(("unknown model: " + m + " (mlp or cnn)").c_str());
         } else if (arg == "--epochs") {
