@@ -84,14 +84,22 @@ inline std::vector<std::uint8_t> read_all(const std::filesystem::path& file) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-// Writes an images file (u8, n x h x w) and a labels file (u8, n) as MNIST would, plain or gzipped.
+// Writes an images file (u8, n x h x w, the given pixels) and a labels file (u8, n) as MNIST would, plain or
+// gzipped.
 inline void write_image_set(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
-                            std::uint32_t n, std::uint32_t h, std::uint32_t w, const std::vector<std::uint8_t>& labels,
-                            bool gz) {
-    const auto images = idx_bytes(0x08, {n, h, w}, u8_payload(std::size_t{n} * h * w));
+                            std::uint32_t n, std::uint32_t h, std::uint32_t w, std::span<const std::uint8_t> pixels,
+                            std::span<const std::uint8_t> labels, bool gz) {
+    const auto images = idx_bytes(0x08, {n, h, w}, pixels);
     const auto label_file = idx_bytes(0x08, {static_cast<std::uint32_t>(labels.size())}, labels);
     (gz ? write_gz : write_plain)(images_file, images);
     (gz ? write_gz : write_plain)(labels_file, label_file);
+}
+
+// The same with pixels 0, 1, 2, ... (u8_payload).
+inline void write_image_set(const std::filesystem::path& images_file, const std::filesystem::path& labels_file,
+                            std::uint32_t n, std::uint32_t h, std::uint32_t w, const std::vector<std::uint8_t>& labels,
+                            bool gz) {
+    write_image_set(images_file, labels_file, n, h, w, u8_payload(std::size_t{n} * h * w), labels, gz);
 }
 
 }  // namespace ctnn::test

@@ -30,12 +30,10 @@ std::vector<std::uint8_t> to_bytes(std::span<const float> pixels) {
 void write_split(const std::filesystem::path& dir, const std::string& prefix, std::size_t count, std::uint64_t seed,
                  bool gz) {
     const data::Dataset d = testing::blobs(count, 28, 10, seed);
-    const auto n = static_cast<std::uint32_t>(count);
-    const auto images = test::idx_bytes(0x08, {n, 28, 28}, to_bytes(d.images));
-    const auto labels = test::idx_bytes(0x08, {n}, d.labels);
     const std::string suffix = gz ? ".gz" : "";
-    (gz ? test::write_gz : test::write_plain)(dir / (prefix + "-images-idx3-ubyte" + suffix), images);
-    (gz ? test::write_gz : test::write_plain)(dir / (prefix + "-labels-idx1-ubyte" + suffix), labels);
+    test::write_image_set(dir / (prefix + "-images-idx3-ubyte" + suffix),
+                          dir / (prefix + "-labels-idx1-ubyte" + suffix), static_cast<std::uint32_t>(count), 28, 28,
+                          to_bytes(d.images), d.labels, gz);
 }
 
 }  // namespace
