@@ -224,6 +224,8 @@ struct BPanels {
     const float* panel(std::size_t p0, std::size_t jr, std::size_t kc, std::size_t ncp) const noexcept {
         return ld == 0 ? base + p0 * ncp + jr * kc : base + p0 * ld + jr;
     }
+    // Floats from one row of a panel to the next, for panels NR wide.
+    std::size_t row_stride(std::size_t nr) const noexcept { return ld == 0 ? nr : ld; }
 };
 
 // C[m x nc] (+)= op(A)[m x k] * op(B)[k x nc], the panels of B as `b` says (packed by pack_b<NV*lanes> or
@@ -235,7 +237,7 @@ inline void gemm_panels(const AMatrix& A, std::size_t m, std::size_t nc, std::si
     constexpr std::size_t nr = NV * lanes;
     const std::size_t kcb = gemm_kc(k);
     const std::size_t ncp = round_up(nc, nr);
-    const std::size_t bstride = b.ld == 0 ? nr : b.ld;
+    const std::size_t bstride = b.row_stride(nr);
     alignas(64) float ctile[MR * nr];
     alignas(64) float aedge[MR * gemm_kc_max];
     for (std::size_t p0 = 0; p0 < k; p0 += kcb) {
