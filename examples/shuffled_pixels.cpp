@@ -104,6 +104,8 @@ struct Row {
     std::size_t params = 0, epochs = 0;
     double test_accuracy = 0, seconds_per_epoch = 0;
     std::vector<double> history;  // test accuracy after each epoch (on the training pixel order)
+    // False for a row that only evaluates the network trained in the row above: it has no epochs of its own.
+    bool trained() const noexcept { return !history.empty(); }
 };
 
 struct Trained {
@@ -157,9 +159,8 @@ std::string markdown_table(const std::vector<Row>& rows) {
                     "|---|---|---|---:|---:|---:|\n";
     char line[256];
     for (const Row& r : rows) {
-        // A row that only evaluates a network trained in the row above has no epochs of its own.
         char seconds[32] = "-";
-        if (!r.history.empty()) std::snprintf(seconds, sizeof seconds, "%.2f", r.seconds_per_epoch);
+        if (r.trained()) std::snprintf(seconds, sizeof seconds, "%.2f", r.seconds_per_epoch);
         std::snprintf(line, sizeof line, "| %s | %s | %s -> %s | %s | %.2f%% | %s |\n", r.dataset.c_str(),
                       r.model.c_str(), r.train_pixels.c_str(), r.test_pixels.c_str(),
                       detail::with_thousands(r.params).c_str(), 100 * r.test_accuracy, seconds);
@@ -176,8 +177,8 @@ void write_results(const Options& o, const std::vector<Row>& rows, double wall_s
         const Row& r = rows[i];
         char accuracy[32], seconds[32];
         std::snprintf(accuracy, sizeof accuracy, "%.4f", r.test_accuracy);
-        if (r.history.empty()) std::snprintf(seconds, sizeof seconds, "null");  // evaluated only, not trained
-        else std::snprintf(seconds, sizeof seconds, "%.3f", r.seconds_per_epoch);
+        if (r.trained()) std::snprintf(seconds, sizeof seconds, "%.3f", r.seconds_per_epoch);
+        else std::snprintf(seconds, sizeof seconds, "null");
         json << "    {\"dataset\": \"" << r.dataset << "\", \"model\": \"" << r.model << "\", \"train_pixels\": \""
              << r.train_pixels << "\", \"test_pixels\": \"" << r.test_pixels << "\", \"params\": " << r.params
              << ", \"epochs\": " << r.epochs << ", \"test_accuracy\": " << accuracy
@@ -207,7 +208,7 @@ void write_results(const Options& o, const std::vector<Row>& rows, double wall_s
     for (std::size_t e = 0; e < o.epochs; ++e) md << "---:|";
     md << "\n";
     for (const Row& r : rows) {
-        if (r.history.empty()) continue;
+        if (!r.trained()) continue;
         md << "| " << r.dataset << " | " << r.model << " | " << r.train_pixels << " -> " << r.test_pixels << " |";
         char cell[32];
         for (double a : r.history) {
