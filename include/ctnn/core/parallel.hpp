@@ -54,6 +54,31 @@ void parallel_parts(std::size_t max_parts, Body&& body) {
 #endif
 }
 
+// Runs body(thread, threads) once on every thread of a team of up to max_threads (`threads` is the team's
+// actual size, which the split must follow), for work in phases: team_barrier() between them. One thread when
+// OpenMP is off or when already inside a parallel region.
+template <class Body>
+void parallel_team(std::size_t max_threads, Body&& body) {
+    std::size_t threads = static_cast<std::size_t>(num_threads());
+    if (threads > max_threads) threads = max_threads;
+#ifdef _OPENMP
+    if (omp_in_parallel()) threads = 1;
+    if (threads > 1) {
+#pragma omp parallel num_threads(static_cast<int>(threads))
+        body(static_cast<std::size_t>(omp_get_thread_num()), static_cast<std::size_t>(omp_get_num_threads()));
+        return;
+    }
+#endif
+    body(std::size_t{0}, std::size_t{1});
+}
+
+// Waits for every thread of the enclosing parallel_team (nothing to wait for on one thread).
+inline void team_barrier() noexcept {
+#ifdef _OPENMP
+#pragma omp barrier
+#endif
+}
+
 // [begin, end) of part `part` when `count` items are split into `parts` nearly equal contiguous ranges,
 // each a multiple of `granule` except the last.
 struct Range {

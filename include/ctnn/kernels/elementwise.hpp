@@ -50,6 +50,15 @@ inline void add_bias(float* y, const float* bias, std::size_t rows, std::size_t 
     }
 }
 
+// y[i] += x[i].
+inline void add_to(float* y, const float* x, std::size_t n) noexcept {
+    using detail::vec;
+    std::size_t i = 0;
+    for (; i + detail::lanes <= n; i += detail::lanes)
+        (vec::load_unaligned(y + i) + vec::load_unaligned(x + i)).store_unaligned(y + i);
+    for (; i < n; ++i) y[i] += x[i];
+}
+
 // out[c] (+)= sum over rows of x[r, c]  (the bias gradient). Rows are added in order, so the result does not
 // depend on the vector width's tail split.
 inline void sum_rows(const float* x, std::size_t rows, std::size_t cols, float* out, bool accumulate) noexcept {

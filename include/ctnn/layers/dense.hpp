@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "ctnn/core/parallel.hpp"
 #include "ctnn/core/tensor.hpp"
 #include "ctnn/kernels/elementwise.hpp"
 #include "ctnn/kernels/gemm.hpp"
@@ -73,6 +74,30 @@ struct Dense {
             if (dx != nullptr)
                 kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, In, Out, dy, Out, weights.data(), Out, dx,
                               In);
+        }
+
+        // The pieces of forward and backward for threads that split W by its input rows (train_step does, for
+        // a layer holding most of a network's parameters): each thread then reads and writes only its rows of
+        // W and of its gradient. x and dx have In columns; `rows` is a range of [0, In).
+        // y = x[:, rows] W[rows, :], without the bias: the threads' partial outputs are summed by the caller.
+        void forward_rows(const float* x, float* y, std::size_t n, Range rows) const noexcept {
+            kernels::gemm(kernels::Trans::no, kernels::Trans::no, n, Out, rows.end - rows.begin, x + rows.begin, In,
+                          weights.data() + rows.begin * Out, Out, y, Out);
+        }
+        // dW[rows, :] (+)= x[:, rows]^T dy into this layer's gradient; dx[:, rows] = dy W[rows, :]^T unless dx
+        // is null.
+        void backward_rows(const float* x, const float* dy, float* dx, std::size_t n, Range rows,
+                           GradientUpdate update) noexcept {
+            const std::size_t count = rows.end - rows.begin;
+            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, count, Out, n, x + rows.begin, In, dy, Out,
+                          weights_gradient.data() + rows.begin * Out, Out, update == GradientUpdate::accumulate);
+            if (dx != nullptr)
+                kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, count, Out, dy, Out,
+                              weights.data() + rows.begin * Out, Out, dx + rows.begin, In);
+        }
+        // db (+)= column sums of dy, into this layer's gradient.
+        void backward_bias(const float* dy, std::size_t n, GradientUpdate update) noexcept {
+            kernels::sum_rows(dy, n, Out, bias_gradient.data(), update == GradientUpdate::accumulate);
         }
 
         template <class F>

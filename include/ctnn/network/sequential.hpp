@@ -20,6 +20,7 @@
 #include "ctnn/core/buffer.hpp"
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/core/random.hpp"
+#include "ctnn/kernels/elementwise.hpp"
 #include "ctnn/layers/input.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/network/summary.hpp"
@@ -140,6 +141,8 @@ public:
         return owner;
     }(std::make_index_sequence<layer_count>{});
 
+    static constexpr std::array<std::size_t, layer_count> parameter_counts{Specs::parameter_count...};
+
     // Floating-point operations of one sample's forward pass (element-wise layers count one per output), for
     // deciding whether a batch is worth splitting across threads.
     static constexpr std::size_t forward_flops_per_sample = []<std::size_t... I>(std::index_sequence<I...>) {
@@ -152,16 +155,24 @@ public:
 
     // Index of the first layer with parameters (layer_count if none): nothing below it needs a gradient.
     static constexpr std::size_t first_trainable_layer = [] {
-        constexpr std::array<std::size_t, layer_count> counts{Specs::parameter_count...};
         for (std::size_t i = 0; i < layer_count; ++i)
-            if (counts[i] > 0) return i;
+            if (parameter_counts[i] > 0) return i;
         return layer_count;
     }();
+    // The Dense layer holding most of the parameters (layer_count if none), such as the seed CNN's
+    // Dense<5408,128> with 99.7% of them. train_step on several threads splits it by the rows of its weights
+    // rather than by samples: each thread then reads and updates only its own part of the weight matrix,
+    // instead of every thread streaming all of it while the other core writes it.
+    static constexpr std::size_t row_split_layer = []<std::size_t... I>(std::index_sequence<I...>) {
+        constexpr std::array<bool, layer_count> dense{(layer_type<I>::kind == std::string_view("Dense"))...};
+        for (std::size_t i = 0; i < layer_count; ++i)
+            if (dense[i] && 2 * parameter_counts[i] > parameter_count) return i;
+        return layer_count;
+    }(std::make_index_sequence<layer_count>{});
     // Where each layer's parameters start in the flat visit_parameters order.
     static constexpr std::array<std::size_t, layer_count> parameter_offsets = [] {
-        constexpr std::array<std::size_t, layer_count> counts{Specs::parameter_count...};
         std::array<std::size_t, layer_count> offsets{};
-        for (std::size_t i = 1; i < layer_count; ++i) offsets[i] = offsets[i - 1] + counts[i - 1];
+        for (std::size_t i = 1; i < layer_count; ++i) offsets[i] = offsets[i - 1] + parameter_counts[i - 1];
         return offsets;
     }();
 
@@ -196,6 +207,8 @@ public:
             gradients_[0].resize(gradient_size_);
             gradients_[1].resize(gradient_size_);
             output_gradient_.resize(max_batch * output_shape::size);
+            if constexpr (row_split_layer < layer_count)
+                partial_output_.resize(max_batch * layer_type<row_split_layer>::output_shape::size);
         }
         std::size_t max_batch() const noexcept { return max_batch_; }
         // Output of layer I for the last forward pass (a ReLU moved after the pooling shows its input).
@@ -209,6 +222,18 @@ public:
         auto& layer_workspace() noexcept {
             return std::get<I>(layer_workspaces_);
         }
+        // Where layer I's output goes (max_batch rows), for a step that runs layer I itself.
+        template <std::size_t I>
+        std::span<float> output_buffer() noexcept {
+            return activations_[output_owner[I]];
+        }
+        // One of the two input-gradient buffers (max_batch rows of the widest layer input): the one that
+        // does not hold `in_use`.
+        float* gradient_buffer_besides(const float* in_use) noexcept {
+            return in_use == gradients_[0].data() ? gradients_[1].data() : gradients_[0].data();
+        }
+        // A thread's share of row_split_layer's output (max_batch rows), summed with the others' by train_step.
+        std::span<float> partial_output() noexcept { return partial_output_; }
 
     private:
         friend Sequential;
@@ -217,6 +242,7 @@ public:
         std::array<Buffer, layer_count> activations_;
         std::array<Buffer, 2> gradients_;  // ping-pong between consecutive layers' input gradients
         Buffer output_gradient_;
+        Buffer partial_output_;  // empty without a row_split_layer
         typename detail::workspaces_of<layers_type>::type layer_workspaces_;
     };
 
@@ -261,9 +287,17 @@ public:
     // const: several threads may each run their own Workspace on one network.
     std::span<const float> forward(const float* x, std::size_t n, Workspace& ws, Pass pass = Pass::inference) const {
         check_batch(n, ws);
-        const float* in = x;
+        return {forward_layers<0, layer_count>(x, n, ws, pass), n * output_shape::size};
+    }
+    // Runs layers [First, End) on `in`, the output of layer First - 1 (or the network's input); returns where
+    // the output of layer End - 1 is (`in` itself for an empty range). n must fit the workspace.
+    template <std::size_t First, std::size_t End>
+    const float* forward_layers(const float* in, std::size_t n, Workspace& ws, Pass pass) const {
+        static_assert(First <= End && End <= layer_count, "forward_layers: no such range of layers");
         for_each_index([&](auto i) {
-            if constexpr (pools_after_relu<i>) {
+            if constexpr (i < First || i >= End) {
+                return;
+            } else if constexpr (pools_after_relu<i>) {
                 std::get<i>(*layers_).forward_after_relu(in, ws.activations_[i].data(), n,
                                                          std::get<i>(ws.layer_workspaces_));
                 in = ws.activations_[i].data();
@@ -273,7 +307,7 @@ public:
                 in = ws.activations_[i].data();
             }
         });
-        return {ws.activations_[output_owner[layer_count - 1]].data(), n * output_shape::size};
+        return in;
     }
     std::span<const float> forward(const float* x, std::size_t n, Pass pass = Pass::inference) {
         return forward(x, n, workspace_, pass);
@@ -291,14 +325,22 @@ public:
                   GradientUpdate update = GradientUpdate::accumulate) {
         check_batch(n, ws);
         if (last >= layer_count) throw std::out_of_range("Sequential::backward: no such layer");
+        backward_layers<0>(x, grad_output, n, ws, last, grad_input, gradients, update);
+    }
+    // backward() through layers last..Lowest only (none when last < Lowest); returns the gradient with respect
+    // to the input of the lowest layer it ran (grad_output when it ran none), or null when that layer did not
+    // need one. grad_input is used by layer 0 only. Arguments as for backward(), unchecked.
+    template <std::size_t Lowest>
+    const float* backward_layers(const float* x, const float* grad_output, std::size_t n, Workspace& ws,
+                                 std::size_t last, float* grad_input, float* gradients, GradientUpdate update) {
         const float* dy = grad_output;
-        std::size_t next_buffer = 0;
         for_each_index_reversed([&](auto i) {
+            if constexpr (i < Lowest) return;
             if (i > last) return;
             if (grad_input == nullptr && i < first_trainable_layer) return;
             if constexpr (shares_input_buffer<i>) return;  // its input gradient is dy itself, in place
             const bool needs_dx = grad_input != nullptr || i > first_trainable_layer;
-            float* dx = !needs_dx ? nullptr : i == 0 ? grad_input : ws.gradients_[next_buffer].data();
+            float* dx = !needs_dx ? nullptr : i == 0 ? grad_input : ws.gradient_buffer_besides(dy);
             const float* x_i = x;
             if constexpr (i > 0) x_i = ws.activations_[output_owner[i - 1]].data();
             const float* y_i = ws.activations_[output_owner[i]].data();
@@ -311,8 +353,8 @@ public:
             else
                 layer.backward(x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_));
             dy = dx;
-            next_buffer ^= 1u;
         });
+        return dy;
     }
     void backward(const float* x, const float* grad_output, std::size_t n) { backward(x, grad_output, n, workspace_); }
 
@@ -336,21 +378,21 @@ public:
     }
     // Adds the gradients of parts 1..parts-1 to the layers' own, in part order for every element; the
     // parameters are split into contiguous ranges across threads (the order per element stays fixed).
-    void reduce_part_gradients(std::size_t parts) {
+    // `complete_layer`'s gradients are left as they are (train_step's row split computes them whole).
+    void reduce_part_gradients(std::size_t parts, std::size_t complete_layer = layer_count) {
         if (parts <= 1) return;
         auto reduce_range = [&](std::size_t begin, std::size_t end) {
             std::size_t offset = 0;
-            visit_parameters([&](std::size_t, const ParameterView& p) {
+            visit_parameters([&](std::size_t layer, const ParameterView& p) {
                 const std::size_t lo = std::max(begin, offset), hi = std::min(end, offset + p.gradient.size());
-                for (std::size_t part = 1; part < parts && lo < hi; ++part) {
-                    const float* source = part_gradients_[part - 1].data();
-                    for (std::size_t i = lo; i < hi; ++i) p.gradient[i - offset] += source[i];
-                }
+                for (std::size_t part = 1; part < parts && lo < hi && layer != complete_layer; ++part)
+                    kernels::add_to(p.gradient.data() + (lo - offset), part_gradients_[part - 1].data() + lo, hi - lo);
                 offset += p.gradient.size();
             });
         };
         constexpr std::size_t min_parallel = std::size_t{1} << 18, granule = 64;
-        if (parameter_count < min_parallel) {
+        const std::size_t complete_count = complete_layer < layer_count ? parameter_counts[complete_layer] : 0;
+        if (parameter_count - complete_count < min_parallel) {
             reduce_range(0, parameter_count);
             return;
         }

@@ -23,6 +23,7 @@
 #include "ctnn/train/loss.hpp"
 #include "ctnn/train/metrics.hpp"
 #include "ctnn/train/progress.hpp"
+#include "ctnn/train/row_split_step.hpp"
 
 namespace ctnn {
 
@@ -53,20 +54,6 @@ concept OptimizerFor = requires(O& optimizer, Net& net) { optimizer.step(net); }
 namespace detail {
 
 template <class Net>
-constexpr bool ends_with_softmax = Net::template layer_type<Net::layer_count - 1>::kind == std::string_view("Softmax");
-
-// Loss (and, when gradient is not null, the gradient that starts back-propagation) for a network's output.
-template <class Net>
-BatchLoss network_loss(std::span<const float> output, const std::uint8_t* labels, std::size_t n, float* gradient,
-                       std::size_t mean_over = 0) {
-    constexpr std::size_t classes = Net::output_shape::size;
-    if constexpr (ends_with_softmax<Net>)
-        return cross_entropy_from_probabilities(output.data(), labels, n, classes, gradient, mean_over);
-    else
-        return softmax_cross_entropy(output.data(), labels, n, classes, gradient, mean_over);
-}
-
-template <class Net>
 void check_dataset(const data::Dataset& d, std::string_view what) {
     if (d.sample_size() != Net::input_shape::size)
         throw std::invalid_argument(std::string(what) + ": samples of " + std::to_string(d.height) + "x" +
@@ -85,10 +72,50 @@ void check_dataset(const data::Dataset& d, std::string_view what) {
 // two threads; the seed CNN's, ~170 MFLOP, faster).
 inline constexpr std::size_t min_flops_per_thread = std::size_t{40} << 20;
 
+namespace detail {
+
+// Forward, loss and backward of n samples split into up to `parts` contiguous parts, one per thread, each
+// with its own workspace and gradients, reduced in part order; returns the number of parts that ran.
+template <class Net, std::size_t Last>
+std::size_t sample_split_forward_backward(Net& net, const float* images, const std::uint8_t* labels, std::size_t n,
+                                          std::size_t parts, std::span<BatchLoss> losses) {
+    auto run_part = [&](std::size_t part, std::size_t part_count) {
+        const Range range = split_range(n, part, part_count);
+        const std::size_t count = range.end - range.begin;
+        float* gradients = net.part_gradients(part);  // null for part 0: the layers' own
+        if (count == 0) {  // more parts than samples: this part adds nothing to the sum
+            if (gradients != nullptr) std::fill_n(gradients, Net::parameter_count, 0.0f);
+            else net.zero_gradients();
+            return;
+        }
+        auto& ws = net.part_workspace(part);
+        const float* x = images + range.begin * Net::input_shape::size;
+        const std::span<const float> output = net.forward(x, count, ws, Pass::training);
+        float* loss_gradient = ws.output_gradient().data();
+        losses[part] = network_loss<Net>(output, labels + range.begin, count, loss_gradient, n);
+        // Overwriting spares clearing every gradient first (a pass over all parameters per step and part).
+        net.backward(x, loss_gradient, count, ws, Last, nullptr, gradients, GradientUpdate::overwrite);
+    };
+    if (parts == 1) {
+        run_part(0, 1);
+        return 1;
+    }
+    std::size_t used_parts = parts;
+    parallel_parts(parts, [&](std::size_t part, std::size_t part_count) {
+        if (part == 0) used_parts = part_count;
+        run_part(part, part_count);
+    });
+    net.reduce_part_gradients(used_parts);
+    return used_parts;
+}
+
+}  // namespace detail
+
 // One optimisation step on a batch of n samples: forward, loss, backward, update. With several threads the
 // batch is split into contiguous parts, one per thread, each with its own workspace and gradients, reduced
 // in part order: one parallel region per step (coarse enough for two cores), results fixed by the thread
-// count. Allocates nothing once the optimiser and the parts have been created (first step).
+// count. A network with one dominant Dense layer has that layer split by weight rows instead
+// (row_split_step.hpp). Allocates nothing once the optimiser and the parts have been created (first step).
 template <class Net, class Optimizer>
     requires OptimizerFor<Optimizer, Net>
 BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels, std::size_t n) {
@@ -102,33 +129,10 @@ BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const 
                                 std::max<std::size_t>(step_flops / min_flops_per_thread, 1));
     net.prepare_parts(parts);
     std::array<BatchLoss, max_parts> losses{};
-    std::size_t used_parts = parts;
-    auto run_part = [&](std::size_t part, std::size_t part_count) {
-        const Range range = split_range(n, part, part_count);
-        const std::size_t count = range.end - range.begin;
-        float* gradients = net.part_gradients(part);  // null for part 0: the layers' own gradients
-        if (count == 0) {  // more parts than samples: this part adds nothing to the sum
-            if (gradients != nullptr) std::fill_n(gradients, Net::parameter_count, 0.0f);
-            else net.zero_gradients();
-            return;
-        }
-        auto& ws = net.part_workspace(part);
-        const float* x = images + range.begin * Net::input_shape::size;
-        const std::span<const float> output = net.forward(x, count, ws, Pass::training);
-        float* loss_gradient = ws.output_gradient().data();
-        losses[part] = detail::network_loss<Net>(output, labels + range.begin, count, loss_gradient, n);
-        // Overwriting spares clearing every gradient first (a pass over all parameters per step and part).
-        net.backward(x, loss_gradient, count, ws, last, nullptr, gradients, GradientUpdate::overwrite);
-    };
-    if (parts == 1) {
-        run_part(0, 1);
-    } else {
-        parallel_parts(parts, [&](std::size_t part, std::size_t part_count) {
-            if (part == 0) used_parts = part_count;
-            run_part(part, part_count);
-        });
-        net.reduce_part_gradients(used_parts);
-    }
+    std::size_t used_parts = 0;
+    if constexpr (Net::row_split_layer <= last)
+        if (parts > 1) used_parts = detail::row_split_forward_backward<Net, last>(net, images, labels, n, parts, losses);
+    if (used_parts == 0) used_parts = detail::sample_split_forward_backward<Net, last>(net, images, labels, n, parts, losses);
     optimizer.step(net);
     BatchLoss total;
     for (std::size_t part = 0; part < used_parts; ++part) {

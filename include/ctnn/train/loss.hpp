@@ -5,6 +5,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <span>
+#include <string_view>
 
 namespace ctnn {
 
@@ -60,5 +62,23 @@ inline BatchLoss cross_entropy_from_probabilities(const float* probabilities, co
     }
     return result;
 }
+
+namespace detail {
+
+template <class Net>
+constexpr bool ends_with_softmax = Net::template layer_type<Net::layer_count - 1>::kind == std::string_view("Softmax");
+
+// Loss (and, when gradient is not null, the gradient that starts back-propagation) for a network's output.
+template <class Net>
+BatchLoss network_loss(std::span<const float> output, const std::uint8_t* labels, std::size_t n, float* gradient,
+                       std::size_t mean_over = 0) {
+    constexpr std::size_t classes = Net::output_shape::size;
+    if constexpr (ends_with_softmax<Net>)
+        return cross_entropy_from_probabilities(output.data(), labels, n, classes, gradient, mean_over);
+    else
+        return softmax_cross_entropy(output.data(), labels, n, classes, gradient, mean_over);
+}
+
+}  // namespace detail
 
 }  // namespace ctnn
