@@ -376,6 +376,25 @@ public:
             part_gradients_.emplace_back(parameter_count, 0.0f);
         }
     }
+    // Whole-batch buffers (max_batch rows) for train_step's split of row_split_layer by weight rows
+    // (row_split_step.hpp): that layer's input, and the gradients with respect to its output and its input.
+    // Every thread's samples have their rows, so each product over the batch is one call. Allocated on first
+    // use, then reused.
+    struct RowSplitBuffers {
+        Buffer input, output_gradient, input_gradient;
+    };
+    RowSplitBuffers& row_split_buffers()
+        requires(row_split_layer < layer_count)
+    {
+        using Wide = layer_type<row_split_layer>;
+        if (row_split_.input.empty()) {
+            const std::size_t rows = workspace_.max_batch();
+            row_split_.input.resize(rows * Wide::input_shape::size);
+            row_split_.output_gradient.resize(rows * Wide::output_shape::size);
+            row_split_.input_gradient.resize(rows * Wide::input_shape::size);
+        }
+        return row_split_;
+    }
     // Adds the gradients of parts 1..parts-1 to the layers' own, in part order for every element; the
     // parameters are split into contiguous ranges across threads (the order per element stays fixed).
     // `complete_layer`'s gradients are left as they are (train_step's row split computes them whole).
@@ -451,6 +470,7 @@ private:
     Workspace workspace_;
     std::vector<std::unique_ptr<Workspace>> part_workspaces_;
     std::vector<Buffer> part_gradients_;
+    RowSplitBuffers row_split_;
 };
 
 }  // namespace ctnn
