@@ -40,10 +40,11 @@ std::size_t row_split_forward_backward(Net& net, const float* images, const std:
     auto& whole = net.row_split_buffers();
     // The layer's input for the whole batch: the images themselves when nothing is below it.
     const float* input = wide_index == 0 ? images : whole.input.data();
-    std::size_t team = 1;
+    std::size_t team_size = 1;
 
-    parallel_team(parts, [&](std::size_t t, std::size_t threads) {
-        if (t == 0) team = threads;
+    parallel_team(parts, [&](const Team& team) {
+        const std::size_t t = team.thread(), threads = team.size();
+        if (t == 0) team_size = threads;
         auto& ws = net.part_workspace(t);
         float* gradients = net.part_gradients(t);  // null for thread 0: the layers' own
         const Range samples = split_range(n, t, threads);
@@ -58,11 +59,11 @@ std::size_t row_split_forward_backward(Net& net, const float* images, const std:
             const float* below = net.template forward_layers<0, wide_index>(x, count, ws, Pass::training);
             std::copy_n(below, count * in, whole.input.data() + samples.begin * in);
         }
-        team_barrier();
+        team.sync();
 
         // 2. This thread's rows of W against the whole batch: a partial sum of the layer's output.
         wide.forward_rows(input, ws.partial_output().data(), n, rows);
-        team_barrier();
+        team.sync();
 
         // 3. This thread's samples: the partial sums added in thread order, the bias, the layers above, the loss
         //    and back-propagation down to the wide layer's output, which joins the batch's.
@@ -79,23 +80,23 @@ std::size_t row_split_forward_backward(Net& net, const float* images, const std:
         const float* output_gradient = net.template backward_layers<wide_index + 1>(
             x, loss_gradient, count, ws, Last, nullptr, gradients, GradientUpdate::overwrite);
         std::copy_n(output_gradient, count * out, whole.output_gradient.data() + samples.begin * out);
-        team_barrier();
+        team.sync();
 
         // 4. This thread's rows of the weight gradient and of the input gradient, over the whole batch; the
         //    bias gradient on the last thread, which has the fewest rows.
-        wide.backward_rows(input, whole.output_gradient.data(), below_needs_gradient ? whole.input_gradient.data() : nullptr,
-                           n, rows, GradientUpdate::overwrite);
+        float* input_gradient = below_needs_gradient ? whole.input_gradient.data() : nullptr;
+        wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, GradientUpdate::overwrite);
         if (t == threads - 1) wide.backward_bias(whole.output_gradient.data(), n, GradientUpdate::overwrite);
 
         // 5. The layers below, on this thread's samples.
         if constexpr (below_needs_gradient) {
-            team_barrier();
+            team.sync();
             net.template backward_layers<0>(x, whole.input_gradient.data() + samples.begin * in, count, ws,
                                             wide_index - 1, nullptr, gradients, GradientUpdate::overwrite);
         }
     });
-    net.reduce_part_gradients(team, wide_index);
-    return team;
+    net.reduce_part_gradients(team_size, wide_index);
+    return team_size;
 }
 
 }  // namespace ctnn::detail
