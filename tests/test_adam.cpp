@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "ctnn/ctnn.hpp"
@@ -63,7 +64,8 @@ TEST_CASE("Adam's first step moves every parameter by about the learning rate") 
 
 TEST_CASE("Adam's update of a large tensor is split across threads without changing a bit") {
     using Wide = Sequential<Input<1000>, Dense<1000, 600>>;  // 600,000 weights: above the split threshold
-    auto run = [](int threads) {
+    // from_team: every thread of a parallel_team calls step(net, team), as train_step's row split does.
+    auto run = [](int threads, bool from_team) {
         set_num_threads(threads);
         auto net = std::make_unique<Wide>(seed(3));
         Adam adam(1e-3f);
@@ -72,12 +74,23 @@ TEST_CASE("Adam's update of a large tensor is split across threads without chang
                 for (std::size_t i = 0; i < p.gradient.size(); ++i)
                     p.gradient[i] = std::sin(static_cast<float>(step + static_cast<int>(i)));
             });
-            adam.step(*net);
+            if (from_team) parallel_team(2, [&](const Team& team) { adam.step(*net, team); });
+            else adam.step(*net);
         }
         set_num_threads(0);
+        CHECK(adam.steps() == 3);
         std::vector<float> v;
         net->visit_parameters([&](std::size_t, const ParameterView& p) { for (float x : p.value) v.push_back(x); });
         return v;
     };
-    CHECK(run(1) == run(2));
+    const std::vector<float> serial = run(1, false);
+    CHECK(serial == run(2, false));
+    CHECK(serial == run(2, true));
+    CHECK(serial == run(1, true));
+    auto initial = std::make_unique<Wide>(seed(3));
+    std::size_t moved = 0, i = 0;
+    initial->visit_parameters([&](std::size_t, const ParameterView& p) {
+        for (float x : p.value) moved += serial[i++] != x;
+    });
+    CHECK(moved == serial.size());  // the steps moved every parameter
 }

@@ -82,14 +82,15 @@ Gradients row_split_gradients(const data::Dataset& batch, std::size_t threads, s
     auto net = std::make_unique<Net>(seed(3));
     net->prepare_parts(threads);
     std::array<BatchLoss, 64> losses{};
+    SGD frozen(0.0f);  // lr 0: the step leaves the parameters as they are and the gradients in the layers
     const auto other = batch_for<Net>(n, 99);
-    detail::row_split_forward_backward<Net, trained_last<Net>>(*net, other.images.data(), other.labels.data(), n,
-                                                               threads, losses);
+    detail::row_split_step<Net, trained_last<Net>>(*net, frozen, other.images.data(), other.labels.data(), n,
+                                                   threads, losses);
     net->visit_parameters(
         [](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 1e3f); });
     losses = {};
-    team = detail::row_split_forward_backward<Net, trained_last<Net>>(*net, batch.images.data(),
-                                                                      batch.labels.data(), n, threads, losses);
+    team = detail::row_split_step<Net, trained_last<Net>>(*net, frozen, batch.images.data(), batch.labels.data(),
+                                                          n, threads, losses);
     set_num_threads(0);
     BatchLoss total;
     for (const BatchLoss& part : losses) {

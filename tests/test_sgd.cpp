@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <memory>
 #include <vector>
 
 #include "ctnn/ctnn.hpp"
@@ -40,4 +41,36 @@ TEST_CASE("SGD: plain, momentum and Nesterov momentum follow Keras' update rules
     run(false, 0.0f);
     run(false, 0.9f);
     run(true, 0.9f);
+}
+
+TEST_CASE("SGD with momentum from every thread of a team equals the serial update, bit for bit") {
+    using Wide = Sequential<Input<1000>, Dense<1000, 600>>;  // 600,000 weights: split between the threads
+    auto run_steps = [](int threads, bool from_team) {
+        set_num_threads(threads);
+        auto net = std::make_unique<Wide>(seed(4));
+        SGD sgd(0.05f, 0.9f, true);
+        for (int step = 1; step <= 3; ++step) {
+            net->visit_parameters([&](std::size_t, const ParameterView& p) {
+                for (std::size_t i = 0; i < p.gradient.size(); ++i)
+                    p.gradient[i] = std::cos(static_cast<float>(step * 7 + static_cast<int>(i)));
+            });
+            if (from_team) parallel_team(2, [&](const Team& team) { sgd.step(*net, team); });
+            else sgd.step(*net);
+        }
+        set_num_threads(0);
+        std::vector<float> v;
+        net->visit_parameters([&](std::size_t, const ParameterView& p) { for (float x : p.value) v.push_back(x); });
+        return v;
+    };
+    const std::vector<float> serial = run_steps(1, false);
+    CHECK(serial == run_steps(2, true));
+    CHECK(serial == run_steps(1, true));
+    const std::vector<float> untouched = [] {
+        set_num_threads(1);
+        auto net = std::make_unique<Wide>(seed(4));
+        std::vector<float> v;
+        net->visit_parameters([&](std::size_t, const ParameterView& p) { for (float x : p.value) v.push_back(x); });
+        return v;
+    }();
+    CHECK(serial != untouched);
 }

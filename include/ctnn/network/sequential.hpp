@@ -400,24 +400,26 @@ public:
     // `complete_layer`'s gradients are left as they are (train_step's row split computes them whole).
     void reduce_part_gradients(std::size_t parts, std::size_t complete_layer = layer_count) {
         if (parts <= 1) return;
-        auto reduce_range = [&](std::size_t begin, std::size_t end) {
-            std::size_t offset = 0;
-            visit_parameters([&](std::size_t layer, const ParameterView& p) {
-                const std::size_t lo = std::max(begin, offset), hi = std::min(end, offset + p.gradient.size());
-                for (std::size_t part = 1; part < parts && lo < hi && layer != complete_layer; ++part)
-                    kernels::add_to(p.gradient.data() + (lo - offset), part_gradients_[part - 1].data() + lo, hi - lo);
-                offset += p.gradient.size();
-            });
-        };
         constexpr std::size_t min_parallel = std::size_t{1} << 18, granule = 64;
         const std::size_t complete_count = complete_layer < layer_count ? parameter_counts[complete_layer] : 0;
         if (parameter_count - complete_count < min_parallel) {
-            reduce_range(0, parameter_count);
+            reduce_part_gradients(parts, Range{0, parameter_count}, complete_layer);
             return;
         }
         parallel_parts(static_cast<std::size_t>(num_threads()), [&](std::size_t part, std::size_t count) {
-            const Range r = split_range(parameter_count, part, count, granule);
-            reduce_range(r.begin, r.end);
+            reduce_part_gradients(parts, split_range(parameter_count, part, count, granule), complete_layer);
+        });
+    }
+    // The same for the parameters [elements.begin, elements.end) of the flat visit_parameters order: threads
+    // that each take a range reduce everything between them.
+    void reduce_part_gradients(std::size_t parts, Range elements, std::size_t complete_layer) {
+        std::size_t offset = 0;
+        visit_parameters([&](std::size_t layer, const ParameterView& p) {
+            const std::size_t lo = std::max(elements.begin, offset);
+            const std::size_t hi = std::min(elements.end, offset + p.gradient.size());
+            for (std::size_t part = 1; part < parts && lo < hi && layer != complete_layer; ++part)
+                kernels::add_to(p.gradient.data() + (lo - offset), part_gradients_[part - 1].data() + lo, hi - lo);
+            offset += p.gradient.size();
         });
     }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "ctnn/core/parallel.hpp"
 #include "ctnn/kernels/optimizer_updates.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/train/optimizer_state.hpp"
@@ -15,25 +16,19 @@ public:
     explicit Adam(float learning_rate = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float epsilon = 1e-7f)
         : learning_rate_(learning_rate), beta1_(beta1), beta2_(beta2), epsilon_(epsilon) {}
 
-    // One update of every parameter of `net` from its accumulated gradients. Keras' form of the bias
-    // correction: step = lr * sqrt(1 - beta2^t) / (1 - beta1^t), epsilon added to sqrt(v) unscaled.
+    // One update of every parameter of `net` from its accumulated gradients.
     template <class Net>
     void step(Net& net) {
-        ++steps_;
-        const double t = static_cast<double>(steps_);
-        const auto step_size = static_cast<float>(learning_rate_ * std::sqrt(1.0 - std::pow(beta2_, t)) /
-                                                  (1.0 - std::pow(beta1_, t)));
-        std::size_t index = 0;
-        net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
-            // Plain pointers, not a structured binding: clang 14 cannot capture those in the lambda below.
-            const auto state = state_.for_parameter(index++, p.value.size());
-            float* m = state[0];
-            float* v = state[1];
-            detail::for_each_range(p.value.size(), [&](std::size_t begin, std::size_t end) {
-                kernels::adam_update(p.value.data() + begin, p.gradient.data() + begin, m + begin, v + begin,
-                                     end - begin, step_size, beta1_, beta2_, epsilon_);
-            });
-        });
+        begin_step(net);
+        update(net, [](std::size_t n, auto&& f) { detail::for_each_range(n, f); });
+    }
+    // The same update, called by every thread of a parallel_team (train_step's row split), each doing its
+    // share: no parallel region of its own.
+    template <class Net>
+    void step(Net& net, const Team& team) {
+        if (team.thread() == 0) begin_step(net);
+        team.sync();
+        update(net, [&](std::size_t n, auto&& f) { detail::for_team_range(n, team, f); });
     }
 
     float learning_rate() const noexcept { return learning_rate_; }
@@ -45,7 +40,33 @@ public:
     }
 
 private:
+    // Keras' form of the bias correction: step = lr * sqrt(1 - beta2^t) / (1 - beta1^t), epsilon added to
+    // sqrt(v) unscaled.
+    template <class Net>
+    void begin_step(Net& net) {
+        state_.prepare(net);
+        ++steps_;
+        const double t = static_cast<double>(steps_);
+        step_size_ = static_cast<float>(learning_rate_ * std::sqrt(1.0 - std::pow(beta2_, t)) /
+                                        (1.0 - std::pow(beta1_, t)));
+    }
+    template <class Net, class Split>
+    void update(Net& net, Split&& split) {
+        std::size_t index = 0;
+        net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
+            // Plain pointers, not a structured binding: clang 14 cannot capture those in the lambda below.
+            const auto state = state_.of(index++);
+            float* m = state[0];
+            float* v = state[1];
+            split(p.value.size(), [&](std::size_t begin, std::size_t end) {
+                kernels::adam_update(p.value.data() + begin, p.gradient.data() + begin, m + begin, v + begin,
+                                     end - begin, step_size_, beta1_, beta2_, epsilon_);
+            });
+        });
+    }
+
     float learning_rate_, beta1_, beta2_, epsilon_;
+    float step_size_ = 0.0f;
     std::size_t steps_ = 0;
     detail::OptimizerState<2> state_;
 };

@@ -131,9 +131,11 @@ BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const 
     std::array<BatchLoss, max_parts> losses{};
     std::size_t used_parts = 0;
     if constexpr (Net::row_split_layer <= last)
-        if (parts > 1) used_parts = detail::row_split_forward_backward<Net, last>(net, images, labels, n, parts, losses);
-    if (used_parts == 0) used_parts = detail::sample_split_forward_backward<Net, last>(net, images, labels, n, parts, losses);
-    optimizer.step(net);
+        if (parts > 1) used_parts = detail::row_split_step<Net, last>(net, optimizer, images, labels, n, parts, losses);
+    if (used_parts == 0) {
+        used_parts = detail::sample_split_forward_backward<Net, last>(net, images, labels, n, parts, losses);
+        optimizer.step(net);
+    }
     BatchLoss total;
     for (std::size_t part = 0; part < used_parts; ++part) {
         total.loss_sum += losses[part].loss_sum;

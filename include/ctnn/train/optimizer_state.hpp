@@ -1,6 +1,7 @@
 #pragma once
 // Per-parameter optimiser state (moments, velocities), laid out in the network's parameter order and
-// allocated on the first step only, so steady-state steps allocate nothing.
+// allocated on the first step only, so steady-state steps allocate nothing; and the split of an element-wise
+// update between threads.
 
 #include <array>
 #include <cstddef>
@@ -8,18 +9,24 @@
 
 #include "ctnn/core/buffer.hpp"
 #include "ctnn/core/parallel.hpp"
+#include "ctnn/layers/layer.hpp"
 
 namespace ctnn::detail {
 
 template <std::size_t Slots>
 class OptimizerState {
 public:
-    // The state buffers of the index-th parameter tensor (of `size` floats), zero at first use.
-    std::array<float*, Slots> for_parameter(std::size_t index, std::size_t size) {
-        if (index == tensors_.size()) {
+    // Creates the state of every parameter tensor of `net` (zero) the first time; afterwards does nothing.
+    template <class Net>
+    void prepare(Net& net) {
+        if (!tensors_.empty()) return;
+        net.visit_parameters([&](std::size_t, const ParameterView& p) {
             tensors_.emplace_back();
-            for (Buffer& b : tensors_.back()) b.assign(size, 0.0f);
-        }
+            for (Buffer& b : tensors_.back()) b.assign(p.value.size(), 0.0f);
+        });
+    }
+    // The state buffers of the index-th parameter tensor, after prepare(). Safe from several threads.
+    std::array<float*, Slots> of(std::size_t index) noexcept {
         std::array<float*, Slots> pointers{};
         for (std::size_t s = 0; s < Slots; ++s) pointers[s] = tensors_[index][s].data();
         return pointers;
@@ -30,20 +37,34 @@ private:
     std::vector<std::array<Buffer, Slots>> tensors_;
 };
 
+// Below ~0.5M parameters a second thread costs more to wake than it saves (the seed MLP: 0.36 -> 1.0 s/epoch).
+inline constexpr std::size_t update_parallel_min = std::size_t{1} << 19;
+inline constexpr std::size_t update_granule = 64;  // floats: whole cache lines per thread
+
 // Runs update(begin, end) over [0, n), split across threads for large tensors. Updates are element-wise, so the
 // result does not depend on the split.
 template <class Update>
 void for_each_range(std::size_t n, Update&& update) {
-    // Below ~0.5M parameters a second thread costs more to wake than it saves (the seed MLP: 0.36 -> 1.0 s/epoch).
-    constexpr std::size_t min_parallel = std::size_t{1} << 19, granule = 64;  // whole cache lines per part
-    if (n < min_parallel) {
+    if (n < update_parallel_min) {
         update(std::size_t{0}, n);
         return;
     }
     parallel_parts(static_cast<std::size_t>(num_threads()), [&](std::size_t part, std::size_t parts) {
-        const Range r = split_range(n, part, parts, granule);
+        const Range r = split_range(n, part, parts, update_granule);
         if (r.end > r.begin) update(r.begin, r.end);
     });
+}
+
+// The same split from inside a parallel_team: this thread's share of a large tensor (the one for_each_range
+// gives the thread of the same number), all of a small one on thread 0.
+template <class Update>
+void for_team_range(std::size_t n, const Team& team, Update&& update) {
+    if (n < update_parallel_min) {
+        if (team.thread() == 0) update(std::size_t{0}, n);
+        return;
+    }
+    const Range r = split_range(n, team.thread(), team.size(), update_granule);
+    if (r.end > r.begin) update(r.begin, r.end);
 }
 
 }  // namespace ctnn::detail

@@ -1,5 +1,5 @@
 #pragma once
-// The forward and backward half of a training step on several threads, for a network with one dominant Dense
+// A training step on several threads for a network with one dominant Dense
 // layer (Sequential::row_split_layer, such as the seed CNN's Dense<5408,128>). The layers below and above it
 // are split by samples, as in the plain data-parallel step; that layer is split by the input rows of its
 // weights over the whole batch instead. Each thread then reads and writes only its own rows of W and of its
@@ -21,12 +21,17 @@
 
 namespace ctnn::detail {
 
-// Runs forward, loss and backward of n samples on up to `parts` threads (at most n), leaving the whole
-// batch's gradients in the layers; layers above `last` get none. Writes each thread's loss to losses[thread]
-// and returns the number of threads that ran. Results depend only on that number.
-template <class Net, std::size_t Last>
-std::size_t row_split_forward_backward(Net& net, const float* images, const std::uint8_t* labels, std::size_t n,
-                                       std::size_t parts, std::span<BatchLoss> losses) {
+// An optimiser that can update from every thread of a parallel_team, each doing its share.
+template <class O, class Net>
+concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team) { optimizer.step(net, team); };
+
+// One training step of n samples on up to `parts` threads (at most n): forward, loss, backward, the threads'
+// gradients summed in thread order, and the optimiser's update, all in one parallel region when the
+// optimiser can update from a team. Layers above `last` get no gradient. Writes each thread's loss to
+// losses[thread] and returns the number of threads that ran; results depend only on that number.
+template <class Net, std::size_t Last, class Optimizer>
+std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
+                           std::size_t n, std::size_t parts, std::span<BatchLoss> losses) {
     constexpr std::size_t wide_index = Net::row_split_layer;
     static_assert(wide_index <= Last && Last < Net::layer_count, "the row-split layer must be trained");
     using Wide = typename Net::template layer_type<wide_index>;
@@ -94,8 +99,17 @@ std::size_t row_split_forward_backward(Net& net, const float* images, const std:
             net.template backward_layers<0>(x, whole.input_gradient.data() + samples.begin * in, count, ws,
                                             wide_index - 1, nullptr, gradients, GradientUpdate::overwrite);
         }
+        team.sync();
+
+        // 6. The other layers' gradients summed over the threads (each thread a range of the parameters), then
+        //    the update, each thread its share: its rows of W are the ones whose gradient it has just written.
+        net.reduce_part_gradients(threads, split_range(Net::parameter_count, t, threads, 64), wide_index);
+        if constexpr (TeamOptimizer<Optimizer, Net>) {
+            team.sync();
+            optimizer.step(net, team);
+        }
     });
-    net.reduce_part_gradients(team_size, wide_index);
+    if constexpr (!TeamOptimizer<Optimizer, Net>) optimizer.step(net);
     return team_size;
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 
+#include "ctnn/core/parallel.hpp"
 #include "ctnn/kernels/optimizer_updates.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/train/optimizer_state.hpp"
@@ -16,14 +17,16 @@ public:
 
     template <class Net>
     void step(Net& net) {
-        std::size_t index = 0;
-        net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
-            float* velocity = state_.for_parameter(index++, p.value.size())[0];
-            detail::for_each_range(p.value.size(), [&](std::size_t begin, std::size_t end) {
-                kernels::sgd_momentum_update(p.value.data() + begin, p.gradient.data() + begin, velocity + begin,
-                                             end - begin, learning_rate_, momentum_, nesterov_);
-            });
-        });
+        state_.prepare(net);
+        update(net, [](std::size_t n, auto&& f) { detail::for_each_range(n, f); });
+    }
+    // The same update, called by every thread of a parallel_team (train_step's row split), each doing its
+    // share: no parallel region of its own.
+    template <class Net>
+    void step(Net& net, const Team& team) {
+        if (team.thread() == 0) state_.prepare(net);
+        team.sync();
+        update(net, [&](std::size_t n, auto&& f) { detail::for_team_range(n, team, f); });
     }
 
     float learning_rate() const noexcept { return learning_rate_; }
@@ -31,6 +34,18 @@ public:
     void reset() { state_.reset(); }
 
 private:
+    template <class Net, class Split>
+    void update(Net& net, Split&& split) {
+        std::size_t index = 0;
+        net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
+            float* velocity = state_.of(index++)[0];
+            split(p.value.size(), [&](std::size_t begin, std::size_t end) {
+                kernels::sgd_momentum_update(p.value.data() + begin, p.gradient.data() + begin, velocity + begin,
+                                             end - begin, learning_rate_, momentum_, nesterov_);
+            });
+        });
+    }
+
     float learning_rate_, momentum_;
     bool nesterov_;
     detail::OptimizerState<1> state_;
