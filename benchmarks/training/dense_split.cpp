@@ -1,9 +1,11 @@
 // ctnn_dense_split_bench: how to share one training step of the seed CNN's Dense<5408,128> (forward, weight and
 // input gradients, Adam) between threads. Measures the two ways side by side, for a batch of 32:
-//   batch split  each thread takes half of the samples against the whole weight matrix (what train_step does),
+//   batch split  each thread takes half of the samples against the whole weight matrix (what train_step did
+//                before the row split; it still does for networks without one dominant Dense layer),
 //                then the halves' weight gradients are summed and Adam updates its half of the parameters;
 //   row split    each thread owns half of the 5408 input rows of W, their gradient and their Adam state, for
-//                the whole batch; only the two 32x128 partial outputs are summed.
+//                the whole batch; only the two 32x128 partial outputs are summed (train_step's way now:
+//                include/ctnn/train/row_split_step.hpp).
 // The layer below (the convolution) is stood in for by each thread writing its own samples' inputs. Not a
 // model of the whole step: a test of where the data lives.
 //   ctnn_dense_split_bench [--threads 1,2] [--steps 1500]
