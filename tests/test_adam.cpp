@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ctnn/ctnn.hpp"
+#include "network_values.hpp"
 #include "gradient_check.hpp"
 
 using namespace ctnn;
@@ -19,18 +20,13 @@ void set_gradients(Tiny& net, int step) {
             p.gradient[i] = std::sin(static_cast<float>(step * 7 + static_cast<int>(i)));
     });
 }
-std::vector<float> all_values(Tiny& net) {
-    std::vector<float> v;
-    net.visit_parameters([&](std::size_t, const ParameterView& p) { for (float value : p.value) v.push_back(value); });
-    return v;
-}
 }  // namespace
 
 TEST_CASE("Adam follows Kingma & Ba with Keras' epsilon placement, checked in double precision") {
     Tiny net{seed(1)};
     const double lr = 1e-2, b1 = 0.9, b2 = 0.999, eps = 1e-7;
     Adam adam(static_cast<float>(lr));
-    const auto initial = all_values(net);
+    const auto initial = testing::parameter_values(net);
     std::vector<double> w(initial.begin(), initial.end()), m(w.size()), v(w.size());
     for (int t = 1; t <= 5; ++t) {
         set_gradients(net, t);
@@ -46,18 +42,18 @@ TEST_CASE("Adam follows Kingma & Ba with Keras' epsilon placement, checked in do
             w[i] -= step * m[i] / (std::sqrt(v[i]) + eps);
         }
     }
-    const auto got = all_values(net);
+    const auto got = testing::parameter_values(net);
     for (std::size_t i = 0; i < w.size(); ++i) CHECK(got[i] == doctest::Approx(w[i]).epsilon(1e-5));
     CHECK(adam.steps() == 5);
 }
 
 TEST_CASE("Adam's first step moves every parameter by about the learning rate") {
     Tiny net{seed(2)};
-    const auto before = all_values(net);
+    const auto before = testing::parameter_values(net);
     set_gradients(net, 1);
     Adam adam(1e-3f);
     adam.step(net);
-    const auto after = all_values(net);
+    const auto after = testing::parameter_values(net);
     for (std::size_t i = 0; i < before.size(); ++i)
         CHECK(std::abs(after[i] - before[i]) == doctest::Approx(1e-3).epsilon(1e-2));
 }
@@ -79,18 +75,15 @@ TEST_CASE("Adam's update of a large tensor is split across threads without chang
         }
         set_num_threads(0);
         CHECK(adam.steps() == 3);
-        std::vector<float> v;
-        net->visit_parameters([&](std::size_t, const ParameterView& p) { for (float x : p.value) v.push_back(x); });
-        return v;
+        return testing::parameter_values(*net);
     };
     const std::vector<float> serial = run(1, false);
     CHECK(serial == run(2, false));
     CHECK(serial == run(2, true));
     CHECK(serial == run(1, true));
     auto initial = std::make_unique<Wide>(seed(3));
-    std::size_t moved = 0, i = 0;
-    initial->visit_parameters([&](std::size_t, const ParameterView& p) {
-        for (float x : p.value) moved += serial[i++] != x;
-    });
+    const std::vector<float> before = testing::parameter_values(*initial);
+    std::size_t moved = 0;
+    for (std::size_t i = 0; i < serial.size(); ++i) moved += serial[i] != before[i];
     CHECK(moved == serial.size());  // the steps moved every parameter
 }

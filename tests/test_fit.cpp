@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "ctnn/ctnn.hpp"
+#include "network_values.hpp"
 #include "seed_networks.hpp"
 #include "synthetic_data.hpp"
 
@@ -12,15 +13,6 @@ namespace {
 using SmallMlp = Sequential<Input<8, 8, 1>, Flatten, Dense<64, 32>, ReLU, Dense<32, 4>>;
 using SmallCnn = Sequential<Input<8, 8, 1>, Conv2D<3, 3, 1, 4>, ReLU, MaxPool2D<2>, Flatten, Dense<36, 4>>;
 using SoftmaxMlp = Sequential<Input<8, 8, 1>, Flatten, Dense<64, 16>, ReLU, Dense<16, 4>, Softmax>;
-
-template <class Net>
-std::vector<float> parameters_of(Net& net) {
-    std::vector<float> v;
-    net.visit_parameters([&](std::size_t, const ParameterView& p) {
-        for (float value : p.value) v.push_back(value);
-    });
-    return v;
-}
 }  // namespace
 
 TEST_CASE("fit learns a separable problem: MLP, CNN, and a network ending in Softmax") {
@@ -55,7 +47,7 @@ TEST_CASE("fit is deterministic for a given seed and thread count, and the seed 
         SmallCnn net{seed(4)};
         Adam opt;
         fit(net, train, opt, {.epochs = 2, .batch = 32, .seed = shuffle_seed, .verbosity = Verbosity::silent});
-        return parameters_of(net);
+        return testing::parameter_values(net);
     };
     const auto a = run(1), b = run(1), c = run(2);
     CHECK(a == b);
@@ -127,7 +119,7 @@ TEST_CASE("a step split across threads matches the serial step, and repeats exac
         SGD opt(0.5f);
         const BatchLoss loss = train_step(*net, opt, batch.images.data(), batch.labels.data(), 64);
         set_num_threads(0);
-        return std::pair{parameters_of(*net), loss};
+        return std::pair{testing::parameter_values(*net), loss};
     };
     const auto [serial, serial_loss] = step_with(1);
     const auto [split, split_loss] = step_with(2);
@@ -146,12 +138,6 @@ TEST_CASE("train_step overwrites stale gradients: they equal those of a cleared,
     using Cnn = testing::SeedCnn;
     const std::size_t n = 40;
     const auto batch = testing::blobs(n, 28, 10, 11);
-    auto gradients_of = [](Cnn& net) {
-        std::vector<float> g;
-        net.visit_parameters(
-            [&](std::size_t, const ParameterView& p) { g.insert(g.end(), p.gradient.begin(), p.gradient.end()); });
-        return g;
-    };
     // Reference: clear, forward, loss gradient (mean over the batch), accumulate; on one thread, as the
     // convolution's weight gradient sums its per-thread parts in an order that depends on the thread count.
     set_num_threads(1);
@@ -162,7 +148,7 @@ TEST_CASE("train_step overwrites stale gradients: they equal those of a cleared,
     std::vector<float> loss_gradient(n * 10);
     softmax_cross_entropy(output.data(), batch.labels.data(), n, 10, loss_gradient.data());
     reference->backward(batch.images.data(), loss_gradient.data(), n, ws);
-    const std::vector<float> expected = gradients_of(*reference);
+    const std::vector<float> expected = testing::gradient_values(*reference);
 
     for (int threads : {1, 2}) {
         set_num_threads(threads);
@@ -175,7 +161,7 @@ TEST_CASE("train_step overwrites stale gradients: they equal those of a cleared,
             [](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 1e3f); });
         train_step(*net, frozen, batch.images.data(), batch.labels.data(), n);
         set_num_threads(0);
-        const std::vector<float> got = gradients_of(*net);
+        const std::vector<float> got = testing::gradient_values(*net);
         REQUIRE(got.size() == expected.size());
         std::size_t far = 0;
         for (std::size_t i = 0; i < got.size(); ++i)

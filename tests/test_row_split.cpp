@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "ctnn/ctnn.hpp"
+#include "network_values.hpp"
 #include "seed_networks.hpp"
 #include "synthetic_data.hpp"
 
@@ -37,16 +38,6 @@ template <class Net>
 constexpr std::size_t trained_last = detail::ends_with_softmax<Net> ? Net::layer_count - 2 : Net::layer_count - 1;
 
 template <class Net>
-std::vector<float> gradients_of(Net& net) {
-    std::vector<float> g;
-    // push_back, not insert: g++ 12 warns falsely about inserting a span (-Wstringop-overflow).
-    net.visit_parameters([&](std::size_t, const ParameterView& p) {
-        for (float value : p.gradient) g.push_back(value);
-    });
-    return g;
-}
-
-template <class Net>
 data::Dataset batch_for(std::size_t n, std::uint64_t seed_value) {
     constexpr std::size_t side = Net::input_shape::dims[0];
     static_assert(Net::input_shape::size == side * side, "one channel, square images");
@@ -71,7 +62,7 @@ Gradients serial_gradients(const data::Dataset& batch) {
     const BatchLoss loss = detail::network_loss<Net>(output, batch.labels.data(), n, loss_gradient.data());
     net->backward(batch.images.data(), loss_gradient.data(), n, ws, trained_last<Net>);
     set_num_threads(0);
-    return {gradients_of(*net), loss};
+    return {testing::gradient_values(*net), loss};
 }
 
 // The row split's gradients on `threads` threads, over stale values everywhere (layers and parts).
@@ -97,7 +88,7 @@ Gradients row_split_gradients(const data::Dataset& batch, std::size_t threads, s
         total.loss_sum += part.loss_sum;
         total.correct += part.correct;
     }
-    return {gradients_of(*net), total};
+    return {testing::gradient_values(*net), total};
 }
 
 template <class Net>
@@ -148,11 +139,7 @@ TEST_CASE("row split: training on 2 threads learns, and repeats exactly") {
         fit(*net, train, opt, {.epochs = 4, .batch = 32, .seed = 5, .verbosity = Verbosity::silent});
         const double accuracy = evaluate(*net, test).accuracy;
         set_num_threads(0);
-        std::vector<float> parameters;
-        net->visit_parameters([&](std::size_t, const ParameterView& p) {
-            for (float value : p.value) parameters.push_back(value);
-        });
-        return std::pair{parameters, accuracy};
+        return std::pair{testing::parameter_values(*net), accuracy};
     };
     const auto [first, accuracy] = train_with(2);
     const auto [second, accuracy_again] = train_with(2);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "ctnn/ctnn.hpp"
+#include "network_values.hpp"
 
 using namespace ctnn;
 
@@ -31,8 +32,7 @@ void run(bool nesterov, float momentum) {
             w[i] += nesterov ? momentum * velocity[i] - 0.1 * g[i] : velocity[i];
         }
     }
-    std::vector<float> got;
-    net.visit_parameters([&](std::size_t, const ParameterView& p) { for (float value : p.value) got.push_back(value); });
+    const std::vector<float> got = testing::parameter_values(net);
     for (std::size_t i = 0; i < w.size(); ++i) CHECK(got[i] == doctest::Approx(w[i]).epsilon(1e-5));
 }
 }  // namespace
@@ -58,19 +58,11 @@ TEST_CASE("SGD with momentum from every thread of a team equals the serial updat
             else sgd.step(*net);
         }
         set_num_threads(0);
-        std::vector<float> v;
-        net->visit_parameters([&](std::size_t, const ParameterView& p) { for (float x : p.value) v.push_back(x); });
-        return v;
+        return testing::parameter_values(*net);
     };
     const std::vector<float> serial = run_steps(1, false);
     CHECK(serial == run_steps(2, true));
     CHECK(serial == run_steps(1, true));
-    const std::vector<float> untouched = [] {
-        set_num_threads(1);
-        auto net = std::make_unique<Wide>(seed(4));
-        std::vector<float> v;
-        net->visit_parameters([&](std::size_t, const ParameterView& p) { for (float x : p.value) v.push_back(x); });
-        return v;
-    }();
-    CHECK(serial != untouched);
+    auto untouched = std::make_unique<Wide>(seed(4));
+    CHECK(serial != testing::parameter_values(*untouched));
 }
