@@ -56,7 +56,7 @@ struct Dense {
         }
 
         void forward(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const noexcept {
-            kernels::gemm(kernels::Trans::no, kernels::Trans::no, n, Out, In, x, In, weights.data(), Out, y, Out);
+            forward_rows(x, y, n, Range{0, In});
             kernels::add_bias(y, bias.data(), n, Out);
         }
 
@@ -66,38 +66,34 @@ struct Dense {
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
                       workspace& /*ws*/, float* gradients = nullptr,
                       GradientUpdate update = GradientUpdate::accumulate) noexcept {
-            float* dw = gradients != nullptr ? gradients : weights_gradient.data();
-            float* db = gradients != nullptr ? gradients + In * Out : bias_gradient.data();
-            const bool accumulate = update == GradientUpdate::accumulate;
-            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, In, Out, n, x, In, dy, Out, dw, Out, accumulate);
-            kernels::sum_rows(dy, n, Out, db, accumulate);
-            if (dx != nullptr)
-                kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, In, Out, dy, Out, weights.data(), Out, dx,
-                              In);
+            backward_rows(x, dy, dx, n, Range{0, In}, update, gradients);
+            backward_bias(dy, n, update, gradients);
         }
 
-        // The pieces of forward and backward for threads that split W by its input rows (train_step does, for
-        // a layer holding most of a network's parameters): each thread then reads and writes only its rows of
-        // W and of its gradient. x and dx have In columns; `rows` is a range of [0, In).
+        // forward and backward by ranges of W's input rows, for threads that split W that way (train_step
+        // does, for a layer holding most of a network's parameters): each thread then reads and writes only its
+        // rows of W and of their gradient. x and dx have In columns; `rows` is a range of [0, In).
         // y = x[:, rows] W[rows, :], without the bias: the threads' partial outputs are summed by the caller.
         void forward_rows(const float* x, float* y, std::size_t n, Range rows) const noexcept {
             kernels::gemm(kernels::Trans::no, kernels::Trans::no, n, Out, rows.end - rows.begin, x + rows.begin, In,
                           weights.data() + rows.begin * Out, Out, y, Out);
         }
-        // dW[rows, :] (+)= x[:, rows]^T dy into this layer's gradient; dx[:, rows] = dy W[rows, :]^T unless dx
-        // is null.
+        // dW[rows, :] (+)= x[:, rows]^T dy; dx[:, rows] = dy W[rows, :]^T unless dx is null. `gradients` as in
+        // backward.
         void backward_rows(const float* x, const float* dy, float* dx, std::size_t n, Range rows,
-                           GradientUpdate update) noexcept {
+                           GradientUpdate update, float* gradients = nullptr) noexcept {
             const std::size_t count = rows.end - rows.begin;
+            float* dw = gradients != nullptr ? gradients : weights_gradient.data();
             kernels::gemm(kernels::Trans::yes, kernels::Trans::no, count, Out, n, x + rows.begin, In, dy, Out,
-                          weights_gradient.data() + rows.begin * Out, Out, update == GradientUpdate::accumulate);
+                          dw + rows.begin * Out, Out, update == GradientUpdate::accumulate);
             if (dx != nullptr)
                 kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, count, Out, dy, Out,
                               weights.data() + rows.begin * Out, Out, dx + rows.begin, In);
         }
-        // db (+)= column sums of dy, into this layer's gradient.
-        void backward_bias(const float* dy, std::size_t n, GradientUpdate update) noexcept {
-            kernels::sum_rows(dy, n, Out, bias_gradient.data(), update == GradientUpdate::accumulate);
+        // db (+)= column sums of dy. `gradients` as in backward.
+        void backward_bias(const float* dy, std::size_t n, GradientUpdate update, float* gradients = nullptr) noexcept {
+            float* db = gradients != nullptr ? gradients + In * Out : bias_gradient.data();
+            kernels::sum_rows(dy, n, Out, db, update == GradientUpdate::accumulate);
         }
 
         template <class F>
