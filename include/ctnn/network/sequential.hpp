@@ -207,8 +207,6 @@ public:
             gradients_[0].resize(gradient_size_);
             gradients_[1].resize(gradient_size_);
             output_gradient_.resize(max_batch * output_shape::size);
-            if constexpr (row_split_layer < layer_count)
-                partial_output_.resize(max_batch * layer_type<row_split_layer>::output_shape::size);
         }
         std::size_t max_batch() const noexcept { return max_batch_; }
         // Output of layer I for the last forward pass (a ReLU moved after the pooling shows its input).
@@ -232,8 +230,6 @@ public:
         float* gradient_buffer_besides(const float* in_use) noexcept {
             return in_use == gradients_[0].data() ? gradients_[1].data() : gradients_[0].data();
         }
-        // A thread's share of row_split_layer's output (max_batch rows), summed with the others' by train_step.
-        std::span<float> partial_output() noexcept { return partial_output_; }
 
     private:
         friend Sequential;
@@ -242,7 +238,6 @@ public:
         std::array<Buffer, layer_count> activations_;
         std::array<Buffer, 2> gradients_;  // ping-pong between consecutive layers' input gradients
         Buffer output_gradient_;
-        Buffer partial_output_;  // empty without a row_split_layer
         typename detail::workspaces_of<layers_type>::type layer_workspaces_;
     };
 
@@ -377,22 +372,28 @@ public:
         }
     }
     // Whole-batch buffers (max_batch rows) for train_step's split of row_split_layer by weight rows
-    // (row_split_step.hpp): that layer's input, and the gradients with respect to its output and its input.
-    // Every thread's samples have their rows, so each product over the batch is one call. Allocated on first
-    // use, then reused.
+    // (row_split_step.hpp): that layer's input, each thread's partial sum of its output, and the gradients with
+    // respect to its output and its input. Every thread's samples have their rows, so each product over the
+    // batch is one call. Allocated on first use (the partial sums grown for more threads), then reused.
     struct RowSplitBuffers {
-        Buffer input, output_gradient, input_gradient;
+        Buffer input, partial_outputs, output_gradient, input_gradient;
+        std::size_t partial_stride = 0;  // floats from one thread's partial output to the next
+        float* partial_output(std::size_t thread) noexcept { return partial_outputs.data() + thread * partial_stride; }
     };
-    RowSplitBuffers& row_split_buffers()
+    RowSplitBuffers& row_split_buffers(std::size_t threads)
         requires(row_split_layer < layer_count)
     {
         using Wide = layer_type<row_split_layer>;
+        const std::size_t rows = workspace_.max_batch();
         if (row_split_.input.empty()) {
-            const std::size_t rows = workspace_.max_batch();
             row_split_.input.resize(rows * Wide::input_shape::size);
             row_split_.output_gradient.resize(rows * Wide::output_shape::size);
             row_split_.input_gradient.resize(rows * Wide::input_shape::size);
+            // Whole cache lines per thread: each thread writes its own.
+            row_split_.partial_stride = (rows * Wide::output_shape::size + 15) / 16 * 16;
         }
+        if (row_split_.partial_outputs.size() < threads * row_split_.partial_stride)
+            row_split_.partial_outputs.resize(threads * row_split_.partial_stride);
         return row_split_;
     }
     // Adds the gradients of parts 1..parts-1 to the layers' own, in part order for every element; the

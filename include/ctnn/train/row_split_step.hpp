@@ -40,7 +40,7 @@ std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, 
 
     parts = std::min({parts, n, losses.size()});  // every thread gets a sample and a loss slot
     net.prepare_parts(parts);
-    auto& whole = net.row_split_buffers();
+    auto& whole = net.row_split_buffers(parts);
     // The layer's input for the whole batch: the images themselves when nothing is below it.
     const float* input = wide_index == 0 ? images : whole.input.data();
     std::size_t team_size = 1;
@@ -65,15 +65,15 @@ std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, 
         team.sync();
 
         // 2. This thread's rows of W against the whole batch: a partial sum of the layer's output.
-        wide.forward_rows(input, ws.partial_output().data(), n, rows);
+        wide.forward_rows(input, whole.partial_output(t), n, rows);
         team.sync();
 
         // 3. This thread's samples: the partial sums added in thread order, the bias, the layers above, the loss
         //    and back-propagation down to the wide layer's output, which joins the batch's.
         float* output = ws.template output_buffer<wide_index>().data();
-        std::copy_n(net.part_workspace(0).partial_output().data() + samples.begin * out, count * out, output);
+        std::copy_n(whole.partial_output(0) + samples.begin * out, count * out, output);
         for (std::size_t s = 1; s < threads; ++s)
-            kernels::add_to(output, net.part_workspace(s).partial_output().data() + samples.begin * out, count * out);
+            kernels::add_to(output, whole.partial_output(s) + samples.begin * out, count * out);
         kernels::add_bias(output, wide.bias.data(), count, out);
         const float* y =
             net.template forward_layers<wide_index + 1, Net::layer_count>(output, count, ws, Pass::training);
