@@ -4,6 +4,7 @@
 
 #include "ctnn/ctnn.hpp"
 #include "network_values.hpp"
+#include "serial_gradients.hpp"
 #include "seed_networks.hpp"
 #include "synthetic_data.hpp"
 
@@ -138,17 +139,9 @@ TEST_CASE("train_step overwrites stale gradients: they equal those of a cleared,
     using Cnn = testing::SeedCnn;
     const std::size_t n = 40;
     const auto batch = testing::blobs(n, 28, 10, 11);
-    // Reference: clear, forward, loss gradient (mean over the batch), accumulate; on one thread, as the
-    // convolution's weight gradient sums its per-thread parts in an order that depends on the thread count.
-    set_num_threads(1);
-    auto reference = std::make_unique<Cnn>(seed(5));
-    reference->zero_gradients();
-    auto& ws = reference->workspace();
-    const auto output = reference->forward(batch.images.data(), n, ws, Pass::training);
-    std::vector<float> loss_gradient(n * 10);
-    softmax_cross_entropy(output.data(), batch.labels.data(), n, 10, loss_gradient.data());
-    reference->backward(batch.images.data(), loss_gradient.data(), n, ws);
-    const std::vector<float> expected = testing::gradient_values(*reference);
+    // Reference on one thread, as the convolution's weight gradient sums its per-thread parts in an order that
+    // depends on the thread count.
+    const std::vector<float> expected = testing::serial_gradients<Cnn>(5, batch).values;
 
     for (int threads : {1, 2}) {
         set_num_threads(threads);

@@ -12,6 +12,7 @@
 
 #include "ctnn/ctnn.hpp"
 #include "network_values.hpp"
+#include "serial_gradients.hpp"
 #include "seed_networks.hpp"
 #include "synthetic_data.hpp"
 
@@ -35,53 +36,29 @@ static_assert(DenseFirst::row_split_layer == 1);
 static_assert(ConvHeavy::row_split_layer == ConvHeavy::layer_count);
 
 template <class Net>
-constexpr std::size_t trained_last = detail::ends_with_softmax<Net> ? Net::layer_count - 2 : Net::layer_count - 1;
-
-template <class Net>
 data::Dataset batch_for(std::size_t n, std::uint64_t seed_value) {
     constexpr std::size_t side = Net::input_shape::dims[0];
     static_assert(Net::input_shape::size == side * side, "one channel, square images");
     return testing::blobs(n, side, 10, seed_value);
 }
 
-struct Gradients {
-    std::vector<float> values;
-    BatchLoss loss;
-};
-
-// Independent of train_step: clear, forward, loss gradient, accumulate, all on one thread.
-template <class Net>
-Gradients serial_gradients(const data::Dataset& batch) {
-    const std::size_t n = batch.size();
-    set_num_threads(1);
-    auto net = std::make_unique<Net>(seed(3));
-    net->zero_gradients();
-    auto& ws = net->workspace();
-    const auto output = net->forward(batch.images.data(), n, ws, Pass::training);
-    std::vector<float> loss_gradient(n * Net::output_shape::size);
-    const BatchLoss loss = detail::network_loss<Net>(output, batch.labels.data(), n, loss_gradient.data());
-    net->backward(batch.images.data(), loss_gradient.data(), n, ws, trained_last<Net>);
-    set_num_threads(0);
-    return {testing::gradient_values(*net), loss};
-}
-
 // The row split's gradients on `threads` threads, over stale values everywhere (layers and parts).
 template <class Net>
-Gradients row_split_gradients(const data::Dataset& batch, std::size_t threads, std::size_t& team) {
+testing::BatchGradients row_split_gradients(const data::Dataset& batch, std::size_t threads, std::size_t& team) {
     const std::size_t n = batch.size();
     set_num_threads(static_cast<int>(threads));
     auto net = std::make_unique<Net>(seed(3));
     net->prepare_parts(threads);
     std::array<BatchLoss, 64> losses{};
     SGD frozen(0.0f);  // lr 0: the step leaves the parameters as they are and the gradients in the layers
+    constexpr std::size_t last = testing::trained_last<Net>;
     const auto other = batch_for<Net>(n, 99);
-    detail::row_split_step<Net, trained_last<Net>>(*net, frozen, other.images.data(), other.labels.data(), n,
-                                                   threads, losses);
+    detail::row_split_step<Net, last>(*net, frozen, other.images.data(), other.labels.data(), n, threads, losses);
     net->visit_parameters(
         [](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 1e3f); });
     losses = {};
-    team = detail::row_split_step<Net, trained_last<Net>>(*net, frozen, batch.images.data(), batch.labels.data(),
-                                                          n, threads, losses);
+    team = detail::row_split_step<Net, last>(*net, frozen, batch.images.data(), batch.labels.data(), n, threads,
+                                             losses);
     set_num_threads(0);
     BatchLoss total;
     for (const BatchLoss& part : losses) {
@@ -94,10 +71,10 @@ Gradients row_split_gradients(const data::Dataset& batch, std::size_t threads, s
 template <class Net>
 void check_row_split(std::size_t n, std::size_t threads) {
     const auto batch = batch_for<Net>(n, 21);
-    const Gradients expected = serial_gradients<Net>(batch);
+    const testing::BatchGradients expected = testing::serial_gradients<Net>(3, batch);
     std::size_t team = 0, team_again = 0;
-    const Gradients got = row_split_gradients<Net>(batch, threads, team);
-    const Gradients again = row_split_gradients<Net>(batch, threads, team_again);
+    const testing::BatchGradients got = row_split_gradients<Net>(batch, threads, team);
+    const testing::BatchGradients again = row_split_gradients<Net>(batch, threads, team_again);
 #ifdef _OPENMP
     CHECK(team == std::min(threads, n));
 #else
