@@ -10,21 +10,51 @@
 
 #include "ctnn/config.hpp"
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace ctnn {
+
+namespace detail {
+
+// Arrays of at least this size start on a 2 MiB boundary and are offered to Linux's transparent huge pages
+// (the default "madvise" mode grants them only on request). A training epoch reads the dataset's images in
+// random order; with 4 KiB pages, on the VM we measured, each image then cost a page walk that missed every
+// cache: copying a batch of 32 MNIST images took 150 us instead of 20, a seventh of a two-thread CNN step.
+inline constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
+
+inline std::align_val_t allocation_alignment(std::size_t bytes, std::size_t alignment) noexcept {
+    return std::align_val_t{bytes >= huge_page_bytes ? std::max(alignment, huge_page_bytes) : alignment};
+}
+
+inline void* allocate_aligned(std::size_t bytes, std::size_t alignment) {
+    void* p = ::operator new(bytes, allocation_alignment(bytes, alignment));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (bytes >= huge_page_bytes) ::madvise(p, bytes, MADV_HUGEPAGE);  // advice only: failure changes nothing
+#endif
+    return p;
+}
+
+inline void deallocate_aligned(void* p, std::size_t bytes, std::size_t alignment) noexcept {
+    ::operator delete(p, allocation_alignment(bytes, alignment));
+}
+
+}  // namespace detail
 
 // Allocates through the aligned global operator new (not xsimd's malloc-based allocator), so that a program
 // replacing operator new, such as our allocation-counting test, sees every buffer ctnn allocates.
 template <class T>
 struct AlignedAllocator {
     using value_type = T;
-    static constexpr std::align_val_t alignment{buffer_alignment > alignof(T) ? buffer_alignment : alignof(T)};
+    static constexpr std::size_t alignment = buffer_alignment > alignof(T) ? buffer_alignment : alignof(T);
 
     AlignedAllocator() noexcept = default;
     template <class U>
     AlignedAllocator(const AlignedAllocator<U>&) noexcept {}
 
-    T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), alignment)); }
-    void deallocate(T* p, std::size_t) noexcept { ::operator delete(p, alignment); }
+    T* allocate(std::size_t n) { return static_cast<T*>(detail::allocate_aligned(n * sizeof(T), alignment)); }
+    void deallocate(T* p, std::size_t n) noexcept { detail::deallocate_aligned(p, n * sizeof(T), alignment); }
 
     template <class U>
     bool operator==(const AlignedAllocator<U>&) const noexcept {
