@@ -63,6 +63,28 @@ TEST_CASE("a steady-state training step of the seed CNN allocates nothing (1 and
     set_num_threads(0);
 }
 
+TEST_CASE("fit's steps sharing one parallel region allocate nothing after the first") {
+    using Net = testing::SeedCnn;
+    auto net = std::make_unique<Net>(seed(2), /*max_batch=*/32);
+    Adam opt;
+    const auto batch = testing::blobs(32, 28, 10, 2);
+    set_num_threads(2);
+    std::size_t done = 0;
+    const auto run = [&](std::size_t steps) {
+        detail::row_split_steps<Net, Net::layer_count - 1>(
+            *net, opt, batch.images.data(), batch.labels.data(), 32, 2, steps, [](std::size_t) {},
+            [&](std::size_t, const BatchLoss&) { ++done; });
+    };
+    run(2);  // warm-up: the optimiser's moments, the row-split buffers, the parts' workspaces
+    allocations = 0;
+    counting = true;
+    run(5);
+    counting = false;
+    set_num_threads(0);
+    CHECK(done == 7);
+    CHECK(allocations.load() == 0);
+}
+
 TEST_CASE("the allocation counter itself works") {
     allocations = 0;
     counting = true;

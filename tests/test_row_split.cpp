@@ -8,12 +8,14 @@
 #include <array>
 #include <cmath>
 #include <memory>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "ctnn/ctnn.hpp"
 #include "network_values.hpp"
-#include "serial_gradients.hpp"
 #include "seed_networks.hpp"
+#include "serial_gradients.hpp"
 #include "synthetic_data.hpp"
 
 using namespace ctnn;
@@ -23,7 +25,8 @@ namespace {
 using testing::SeedCnn;
 using testing::SeedMlp;
 // The wide layer right below the Softmax: nothing above it but the loss.
-using ConvToSoftmax = Sequential<Input<28, 28, 1>, Conv2D<5, 5, 1, 32>, ReLU, Flatten, Dense<24 * 24 * 32, 10>, Softmax>;
+using ConvToSoftmax =
+    Sequential<Input<28, 28, 1>, Conv2D<5, 5, 1, 32>, ReLU, Flatten, Dense<24 * 24 * 32, 10>, Softmax>;
 // The wide layer first: nothing below it.
 using DenseFirst = Sequential<Input<32, 32, 1>, Flatten, Dense<1024, 64>, ReLU, Dense<64, 10>>;
 // The convolution holds most of the parameters: no layer is split by rows.
@@ -123,4 +126,128 @@ TEST_CASE("row split: training on 2 threads learns, and repeats exactly") {
     CHECK(accuracy >= 0.9);
     CHECK(first == second);
     CHECK(accuracy == accuracy_again);
+}
+
+namespace {
+
+struct StepsRun {
+    std::vector<float> parameters;
+    std::vector<BatchLoss> losses;  // one per step
+};
+
+// `steps` Adam steps of n samples each on `threads` threads, batch s being samples [s n, (s + 1) n) of `data`:
+// in one parallel region (row_split_steps) or one region per step (row_split_step).
+StepsRun train_steps(const data::Dataset& data, std::size_t n, std::size_t steps, std::size_t threads,
+                     bool one_region) {
+    using Net = testing::SeedCnn;
+    constexpr std::size_t last = testing::trained_last<Net>;
+    set_num_threads(static_cast<int>(threads));
+    auto net = std::make_unique<Net>(seed(6));
+    Adam opt(1e-2f);
+    Buffer images(n * Net::input_shape::size);
+    std::vector<std::uint8_t> labels(n);
+    std::vector<std::uint32_t> order(data.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+    const auto load = [&](std::size_t step) {
+        data::gather_batch(data, order, step * n, n, images.data(), labels.data());
+    };
+    StepsRun run;
+    if (one_region) {
+        detail::row_split_steps<Net, last>(*net, opt, images.data(), labels.data(), n, threads, steps, load,
+                                           [&](std::size_t step, const BatchLoss& loss) {
+                                               CHECK(step == run.losses.size());
+                                               run.losses.push_back(loss);
+                                           });
+    } else {
+        for (std::size_t step = 0; step < steps; ++step) {
+            load(step);
+            std::array<BatchLoss, 64> losses{};
+            const std::size_t team = detail::row_split_step<Net, last>(*net, opt, images.data(), labels.data(), n,
+                                                                       threads, losses);
+            BatchLoss total;
+            for (std::size_t t = 0; t < team; ++t) {
+                total.loss_sum += losses[t].loss_sum;
+                total.correct += losses[t].correct;
+            }
+            run.losses.push_back(total);
+        }
+    }
+    set_num_threads(0);
+    run.parameters = testing::parameter_values(*net);
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("row split: steps sharing one parallel region equal one region per step, loss by loss") {
+    const auto data = testing::blobs(6 * 20, 28, 10, 41);
+    for (std::size_t threads : {2, 3}) {
+        INFO("threads: ", threads);
+        const StepsRun shared = train_steps(data, 20, 6, threads, true);
+        const StepsRun separate = train_steps(data, 20, 6, threads, false);
+        REQUIRE(shared.losses.size() == 6);
+        CHECK(shared.parameters == separate.parameters);
+        for (std::size_t s = 0; s < 6; ++s) {
+            CHECK(shared.losses[s].loss_sum == separate.losses[s].loss_sum);
+            CHECK(shared.losses[s].correct == separate.losses[s].correct);
+        }
+        CHECK(shared.losses.back().loss_sum < shared.losses.front().loss_sum);  // the steps did train
+    }
+}
+
+TEST_CASE("row split: an exception from loading a batch or from the step callback reaches the caller") {
+    using Net = testing::SeedCnn;
+    const auto data = testing::blobs(40, 28, 10, 42);
+    set_num_threads(2);
+    auto net = std::make_unique<Net>(seed(7));
+    Adam opt;
+    std::vector<std::size_t> done_steps;
+    const auto run = [&](std::size_t failing_load, std::size_t failing_done) {
+        done_steps.clear();
+        detail::row_split_steps<Net, testing::trained_last<Net>>(
+            *net, opt, data.images.data(), data.labels.data(), 20, 2, 5,
+            [&](std::size_t step) {
+                if (step == failing_load) throw std::runtime_error("load " + std::to_string(step));
+            },
+            [&](std::size_t step, const BatchLoss&) {
+                if (step == failing_done) throw std::runtime_error("done " + std::to_string(step));
+                done_steps.push_back(step);
+            });
+    };
+    CHECK_THROWS_WITH_AS(run(3, 99), "load 3", std::runtime_error);
+    CHECK(done_steps == std::vector<std::size_t>{0, 1, 2});
+    CHECK(opt.steps() == 3);
+    CHECK_THROWS_WITH_AS(run(99, 1), "done 1", std::runtime_error);
+    CHECK(done_steps == std::vector<std::size_t>{0});
+    CHECK(opt.steps() == 3 + 2);
+    CHECK_THROWS_WITH_AS(run(99, 4), "done 4", std::runtime_error);  // the last step's callback, after the region
+    CHECK(opt.steps() == 3 + 2 + 5);
+    run(99, 99);
+    CHECK(done_steps == std::vector<std::size_t>{0, 1, 2, 3, 4});
+    set_num_threads(0);
+}
+
+TEST_CASE("row split: fit on 2 threads equals train_step batch by batch, the last batch partial") {
+    using Net = testing::SeedCnn;
+    const auto train = testing::blobs(3 * 32 + 5, 28, 10, 43);
+    set_num_threads(2);
+    auto fitted = std::make_unique<Net>(seed(8));
+    auto stepped = std::make_unique<Net>(seed(8));
+    Adam fit_opt, step_opt;
+    const History h = fit(*fitted, train, fit_opt,
+                          {.epochs = 2, .batch = 32, .shuffle = false, .verbosity = Verbosity::silent});
+    double loss_sum = 0.0;
+    for (int epoch = 0; epoch < 2; ++epoch) {
+        loss_sum = 0.0;
+        for (std::size_t first = 0; first < train.size(); first += 32) {
+            const std::size_t n = std::min<std::size_t>(32, train.size() - first);
+            loss_sum += train_step(*stepped, step_opt, train.images.data() + first * Net::input_shape::size,
+                                   train.labels.data() + first, n)
+                            .loss_sum;
+        }
+    }
+    set_num_threads(0);
+    CHECK(testing::parameter_values(*fitted) == testing::parameter_values(*stepped));
+    REQUIRE(h.size() == 2);
+    CHECK(h.back().loss == doctest::Approx(loss_sum / static_cast<double>(train.size())).epsilon(1e-12));
 }

@@ -109,6 +109,28 @@ std::size_t sample_split_forward_backward(Net& net, const float* images, const s
     return used_parts;
 }
 
+// The back-propagation of a network starts here: a final Softmax is folded into the loss gradient.
+template <class Net>
+inline constexpr std::size_t last_trained_layer =
+    ends_with_softmax<Net> ? Net::layer_count - 2 : Net::layer_count - 1;
+
+inline constexpr std::size_t max_step_parts = 64;
+
+// Threads a training step of n samples uses: ctnn's thread count, unless the step is too small to share.
+template <class Net>
+std::size_t step_parts(std::size_t n) {
+    const std::size_t step_flops = 3 * Net::forward_flops_per_sample * n;  // forward + backward ~ 3x forward
+    return std::clamp<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(num_threads()), max_step_parts),
+                                   1, std::max<std::size_t>(step_flops / min_flops_per_thread, 1));
+}
+
+// Whether train_step splits a step of n samples by the weight rows of the network's dominant Dense layer.
+template <class Net>
+bool splits_rows(std::size_t n) {
+    if constexpr (Net::row_split_layer <= last_trained_layer<Net>) return step_parts<Net>(n) > 1;
+    return false;
+}
+
 }  // namespace detail
 
 // One optimisation step on a batch of n samples: forward, loss, backward, update. With several threads the
@@ -120,18 +142,14 @@ template <class Net, class Optimizer>
     requires OptimizerFor<Optimizer, Net>
 BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels, std::size_t n) {
     static_assert(!detail::ends_with_softmax<Net> || Net::layer_count >= 2, "a network cannot be only a Softmax");
-    // A final Softmax is folded into the loss gradient: back-propagation starts below it.
-    constexpr std::size_t last = detail::ends_with_softmax<Net> ? Net::layer_count - 2 : Net::layer_count - 1;
-    constexpr std::size_t max_parts = 64;
-    const std::size_t step_flops = 3 * Net::forward_flops_per_sample * n;  // forward + backward ~ 3x forward
-    const std::size_t parts =
-        std::clamp<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(num_threads()), max_parts), 1,
-                                std::max<std::size_t>(step_flops / min_flops_per_thread, 1));
+    constexpr std::size_t last = detail::last_trained_layer<Net>;
+    const std::size_t parts = detail::step_parts<Net>(n);
     net.prepare_parts(parts);
-    std::array<BatchLoss, max_parts> losses{};
+    std::array<BatchLoss, detail::max_step_parts> losses{};
     std::size_t used_parts = 0;
     if constexpr (Net::row_split_layer <= last)
-        if (parts > 1) used_parts = detail::row_split_step<Net, last>(net, optimizer, images, labels, n, parts, losses);
+        if (detail::splits_rows<Net>(n))
+            used_parts = detail::row_split_step<Net, last>(net, optimizer, images, labels, n, parts, losses);
     if (used_parts == 0) {
         used_parts = detail::sample_split_forward_backward<Net, last>(net, images, labels, n, parts, losses);
         optimizer.step(net);
@@ -197,15 +215,34 @@ History fit(Net& net, const data::Dataset& train, Optimizer& optimizer, const Fi
         const auto start = std::chrono::steady_clock::now();
         double loss_sum = 0.0;
         std::size_t correct = 0, seen = 0;
-        for (std::size_t first = 0; first < train.size(); first += options.batch) {
-            const std::size_t n = std::min(options.batch, train.size() - first);
-            data::gather_batch(train, order, first, n, batch_images.data(), batch_labels.data());
-            const BatchLoss step = train_step(net, optimizer, batch_images.data(), batch_labels.data(), n);
+        const auto add_step = [&](std::size_t n, const BatchLoss& step) {
             loss_sum += step.loss_sum;
             correct += step.correct;
             seen += n;
             progress.update(seen, loss_sum / static_cast<double>(seen),
                             static_cast<double>(correct) / static_cast<double>(seen));
+        };
+        std::size_t first = 0;
+        // The full batches of a row-split network share one parallel region; train_step opens one per step.
+        if constexpr (Net::row_split_layer <= detail::last_trained_layer<Net> &&
+                      detail::TeamOptimizer<Optimizer, Net>) {
+            const std::size_t full_batches = train.size() / options.batch;
+            if (full_batches > 0 && detail::splits_rows<Net>(options.batch)) {
+                const std::size_t n = options.batch;
+                detail::row_split_steps<Net, detail::last_trained_layer<Net>>(
+                    net, optimizer, batch_images.data(), batch_labels.data(), n, detail::step_parts<Net>(n),
+                    full_batches,
+                    [&](std::size_t step) {
+                        data::gather_batch(train, order, step * n, n, batch_images.data(), batch_labels.data());
+                    },
+                    [&](std::size_t /*step*/, const BatchLoss& loss) { add_step(n, loss); });
+                first = full_batches * n;
+            }
+        }
+        for (; first < train.size(); first += options.batch) {
+            const std::size_t n = std::min(options.batch, train.size() - first);
+            data::gather_batch(train, order, first, n, batch_images.data(), batch_labels.data());
+            add_step(n, train_step(net, optimizer, batch_images.data(), batch_labels.data(), n));
         }
         EpochRecord record;
         record.epoch = epoch;

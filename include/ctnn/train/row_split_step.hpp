@@ -11,6 +11,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <span>
 
 #include "ctnn/core/parallel.hpp"
@@ -22,92 +23,151 @@ namespace ctnn::detail {
 
 // An optimiser that can update from every thread of a parallel_team, each doing its share.
 template <class O, class Net>
-concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team) { optimizer.step(net, team); };
+concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team) {
+    optimizer.step(net, team);
+};
 
-// One training step of n samples on up to `parts` threads (at most n): forward, loss, backward, the threads'
-// gradients summed in thread order, and the optimiser's update, all in one parallel region when the
-// optimiser can update from a team. Layers above `last` get no gradient. Writes each thread's loss to
-// losses[thread] and returns the number of threads that ran; results depend only on that number.
+// Allocates what row_split_team_step needs for up to `threads` threads (on first use only).
+template <class Net>
+void prepare_row_split(Net& net, std::size_t threads) {
+    net.prepare_parts(threads);
+    net.row_split_buffers(threads);
+}
+
+// One training step of n samples (n >= team.size()), called by every thread of `team` after
+// prepare_row_split(net, team.size()): forward, loss, backward, the threads' gradients summed in thread order,
+// and, when the optimiser can update from a team, its update. Layers above `Last` get no gradient. Writes each
+// thread's loss to losses[thread]; results depend only on the team's size.
 template <class Net, std::size_t Last, class Optimizer>
-std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
-                           std::size_t n, std::size_t parts, std::span<BatchLoss> losses) {
+void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels, std::size_t n,
+                         std::span<BatchLoss> losses, const Team& team) {
     constexpr std::size_t wide_index = Net::row_split_layer;
     static_assert(wide_index <= Last && Last < Net::layer_count, "the row-split layer must be trained");
     using Wide = typename Net::template layer_type<wide_index>;
     constexpr std::size_t in = Wide::input_shape::size, out = Wide::output_shape::size;
     constexpr bool below_needs_gradient = wide_index > Net::first_trainable_layer;
     auto& wide = net.template layer<wide_index>();
-
-    parts = std::min({parts, n, losses.size()});  // every thread gets a sample and a loss slot
-    net.prepare_parts(parts);
-    auto& whole = net.row_split_buffers(parts);
+    auto& whole = net.row_split_buffers(team.size());  // allocated already: prepare_row_split
     // The layer's input for the whole batch: the images themselves when nothing is below it.
     const float* input = wide_index == 0 ? images : whole.input.data();
+    const std::size_t t = team.thread(), threads = team.size();
+    auto& ws = net.part_workspace(t);
+    float* gradients = net.part_gradients(t);  // null for thread 0: the layers' own
+    const Range samples = split_range(n, t, threads);
+    const std::size_t count = samples.end - samples.begin;
+    const float* x = images + samples.begin * Net::input_shape::size;
+    // The optimiser splits W's elements in the same places when in / threads rows are a whole number of
+    // its 64-float granules (the seed CNN: 2704 rows of 128).
+    const Range rows = split_range(in, t, threads);
+
+    // 1. The layers below, on this thread's samples; their output joins the batch's.
+    if constexpr (wide_index > 0) {
+        const float* below = net.template forward_layers<0, wide_index>(x, count, ws, Pass::training);
+        std::copy_n(below, count * in, whole.input.data() + samples.begin * in);
+    }
+    team.sync();
+
+    // 2. This thread's rows of W against the whole batch: a partial sum of the layer's output.
+    wide.forward_rows(input, whole.partial_output(t), n, rows);
+    team.sync();
+
+    // 3. This thread's samples: the partial sums added in thread order, the bias, the layers above, the loss
+    //    and back-propagation down to the wide layer's output, which joins the batch's.
+    float* output = ws.template output_buffer<wide_index>().data();
+    std::copy_n(whole.partial_output(0) + samples.begin * out, count * out, output);
+    for (std::size_t s = 1; s < threads; ++s)
+        kernels::add_to(output, whole.partial_output(s) + samples.begin * out, count * out);
+    kernels::add_bias(output, wide.bias.data(), count, out);
+    const float* y = net.template forward_layers<wide_index + 1, Net::layer_count>(output, count, ws, Pass::training);
+    float* loss_gradient = ws.output_gradient().data();
+    losses[t] = network_loss<Net>({y, count * Net::output_shape::size}, labels + samples.begin, count, loss_gradient,
+                                  n);
+    const float* output_gradient = net.template backward_layers<wide_index + 1>(
+        x, loss_gradient, count, ws, Last, nullptr, gradients, GradientUpdate::overwrite);
+    std::copy_n(output_gradient, count * out, whole.output_gradient.data() + samples.begin * out);
+    team.sync();
+
+    // 4. This thread's rows of the weight gradient and of the input gradient, over the whole batch; the
+    //    bias gradient on the last thread, which has the fewest rows.
+    float* input_gradient = below_needs_gradient ? whole.input_gradient.data() : nullptr;
+    wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, GradientUpdate::overwrite);
+    if (t == threads - 1) wide.backward_bias(whole.output_gradient.data(), n, GradientUpdate::overwrite);
+
+    // 5. The layers below, on this thread's samples.
+    if constexpr (below_needs_gradient) {
+        team.sync();
+        net.template backward_layers<0>(x, whole.input_gradient.data() + samples.begin * in, count, ws, wide_index - 1,
+                                        nullptr, gradients, GradientUpdate::overwrite);
+    }
+    team.sync();
+
+    // 6. The other layers' gradients summed over the threads (each thread a range of the parameters), then
+    //    the update, each thread its share: its rows of W are the ones whose gradient it has just written.
+    net.reduce_part_gradients(threads, split_range(Net::parameter_count, t, threads, 64), wide_index);
+    if constexpr (TeamOptimizer<Optimizer, Net>) {
+        team.sync();
+        optimizer.step(net, team);
+    }
+}
+
+// One training step of n samples on up to `parts` threads (at most n) in a parallel region of its own; the
+// optimiser's update inside it when it can update from a team, after it otherwise. Returns the number of
+// threads that ran; results depend only on that number.
+template <class Net, std::size_t Last, class Optimizer>
+std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
+                           std::size_t n, std::size_t parts, std::span<BatchLoss> losses) {
+    parts = std::min({parts, n, losses.size()});  // every thread gets a sample and a loss slot
+    prepare_row_split(net, parts);
     std::size_t team_size = 1;
-
     parallel_team(parts, [&](const Team& team) {
-        const std::size_t t = team.thread(), threads = team.size();
-        if (t == 0) team_size = threads;
-        auto& ws = net.part_workspace(t);
-        float* gradients = net.part_gradients(t);  // null for thread 0: the layers' own
-        const Range samples = split_range(n, t, threads);
-        const std::size_t count = samples.end - samples.begin;
-        const float* x = images + samples.begin * Net::input_shape::size;
-        // The optimiser splits W's elements in the same places when in / threads rows are a whole number of
-        // its 64-float granules (the seed CNN: 2704 rows of 128).
-        const Range rows = split_range(in, t, threads);
-
-        // 1. The layers below, on this thread's samples; their output joins the batch's.
-        if constexpr (wide_index > 0) {
-            const float* below = net.template forward_layers<0, wide_index>(x, count, ws, Pass::training);
-            std::copy_n(below, count * in, whole.input.data() + samples.begin * in);
-        }
-        team.sync();
-
-        // 2. This thread's rows of W against the whole batch: a partial sum of the layer's output.
-        wide.forward_rows(input, whole.partial_output(t), n, rows);
-        team.sync();
-
-        // 3. This thread's samples: the partial sums added in thread order, the bias, the layers above, the loss
-        //    and back-propagation down to the wide layer's output, which joins the batch's.
-        float* output = ws.template output_buffer<wide_index>().data();
-        std::copy_n(whole.partial_output(0) + samples.begin * out, count * out, output);
-        for (std::size_t s = 1; s < threads; ++s)
-            kernels::add_to(output, whole.partial_output(s) + samples.begin * out, count * out);
-        kernels::add_bias(output, wide.bias.data(), count, out);
-        const float* y =
-            net.template forward_layers<wide_index + 1, Net::layer_count>(output, count, ws, Pass::training);
-        float* loss_gradient = ws.output_gradient().data();
-        losses[t] = network_loss<Net>({y, count * Net::output_shape::size}, labels + samples.begin, count,
-                                      loss_gradient, n);
-        const float* output_gradient = net.template backward_layers<wide_index + 1>(
-            x, loss_gradient, count, ws, Last, nullptr, gradients, GradientUpdate::overwrite);
-        std::copy_n(output_gradient, count * out, whole.output_gradient.data() + samples.begin * out);
-        team.sync();
-
-        // 4. This thread's rows of the weight gradient and of the input gradient, over the whole batch; the
-        //    bias gradient on the last thread, which has the fewest rows.
-        float* input_gradient = below_needs_gradient ? whole.input_gradient.data() : nullptr;
-        wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, GradientUpdate::overwrite);
-        if (t == threads - 1) wide.backward_bias(whole.output_gradient.data(), n, GradientUpdate::overwrite);
-
-        // 5. The layers below, on this thread's samples.
-        if constexpr (below_needs_gradient) {
-            team.sync();
-            net.template backward_layers<0>(x, whole.input_gradient.data() + samples.begin * in, count, ws,
-                                            wide_index - 1, nullptr, gradients, GradientUpdate::overwrite);
-        }
-        team.sync();
-
-        // 6. The other layers' gradients summed over the threads (each thread a range of the parameters), then
-        //    the update, each thread its share: its rows of W are the ones whose gradient it has just written.
-        net.reduce_part_gradients(threads, split_range(Net::parameter_count, t, threads, 64), wide_index);
-        if constexpr (TeamOptimizer<Optimizer, Net>) {
-            team.sync();
-            optimizer.step(net, team);
-        }
+        if (team.thread() == 0) team_size = team.size();
+        row_split_team_step<Net, Last>(net, optimizer, images, labels, n, losses, team);
     });
     if constexpr (!TeamOptimizer<Optimizer, Net>) optimizer.step(net);
+    return team_size;
+}
+
+// `steps` training steps of n samples each, as many row_split_step calls would make them, in one parallel
+// region: opening and closing a region per step cost ~100 us on two vCPUs (a sleeping thread took ~45 us to
+// wake each way), a tenth of the seed CNN's step. Between steps thread 0 alone calls done(step - 1, loss) for
+// the step before, then load(step), which fills `images` and `labels`; the other threads wait at the barrier,
+// where they spin briefly. Returns the number of threads that ran. An exception from load or done stops the
+// steps and is rethrown after the region.
+template <class Net, std::size_t Last, TeamOptimizer<Net> Optimizer, class Load, class Done>
+std::size_t row_split_steps(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
+                            std::size_t n, std::size_t parts, std::size_t steps, Load&& load, Done&& done) {
+    constexpr std::size_t max_threads = 64;
+    std::array<BatchLoss, max_threads> losses{};
+    parts = std::min({parts, n, max_threads});
+    prepare_row_split(net, parts);
+    std::size_t team_size = 1;
+    std::exception_ptr failure;
+    const auto step_loss = [&](std::size_t threads) {
+        BatchLoss total;
+        for (std::size_t t = 0; t < threads; ++t) {
+            total.loss_sum += losses[t].loss_sum;
+            total.correct += losses[t].correct;
+        }
+        return total;
+    };
+    parallel_team(parts, [&](const Team& team) {
+        if (team.thread() == 0) team_size = team.size();
+        for (std::size_t step = 0; step < steps; ++step) {
+            if (team.thread() == 0) {
+                try {
+                    if (step > 0) done(step - 1, step_loss(team.size()));
+                    load(step);
+                } catch (...) {
+                    failure = std::current_exception();
+                }
+            }
+            team.sync();  // the batch is loaded (or the steps are over); also orders `failure`
+            if (failure) return;
+            row_split_team_step<Net, Last>(net, optimizer, images, labels, n, losses, team);
+        }
+    });
+    if (failure) std::rethrow_exception(failure);
+    if (steps > 0) done(steps - 1, step_loss(team_size));
     return team_size;
 }
 
