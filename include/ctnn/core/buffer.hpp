@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <new>
+#include <utility>
 #include <span>
 #include <vector>
 
@@ -38,6 +40,31 @@ inline void* allocate_aligned(std::size_t bytes, std::size_t alignment) {
 
 inline void deallocate_aligned(void* p, std::size_t bytes, std::size_t alignment) noexcept {
     ::operator delete(p, allocation_alignment(bytes, alignment));
+}
+
+// One object on the heap the same way, for large ones such as a network's layers with their weights.
+template <class T>
+inline constexpr std::size_t object_alignment = alignof(T) > buffer_alignment ? alignof(T) : buffer_alignment;
+
+template <class T>
+struct AlignedDelete {
+    void operator()(T* p) const noexcept {
+        p->~T();
+        deallocate_aligned(p, sizeof(T), object_alignment<T>);
+    }
+};
+template <class T>
+using aligned_unique_ptr = std::unique_ptr<T, AlignedDelete<T>>;
+
+template <class T, class... Args>
+aligned_unique_ptr<T> make_aligned_unique(Args&&... args) {
+    void* p = allocate_aligned(sizeof(T), object_alignment<T>);
+    try {
+        return aligned_unique_ptr<T>(::new (p) T(std::forward<Args>(args)...));
+    } catch (...) {
+        deallocate_aligned(p, sizeof(T), object_alignment<T>);
+        throw;
+    }
 }
 
 }  // namespace detail

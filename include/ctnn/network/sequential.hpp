@@ -243,12 +243,12 @@ public:
 
     explicit Sequential(seed s = seed{0}, std::size_t max_batch = default_max_batch,
                         Initializer init = Initializer::glorot_uniform)
-        : layers_(std::make_unique<layers_type>()), workspace_(max_batch) {
+        : layers_(detail::make_aligned_unique<layers_type>()), workspace_(max_batch) {
         initialize(s, init);
     }
     // Copies the parameters; the copy gets fresh workspaces.
     Sequential(const Sequential& other)
-        : layers_(std::make_unique<layers_type>(*other.layers_)), workspace_(other.workspace_.max_batch()) {}
+        : layers_(detail::make_aligned_unique<layers_type>(*other.layers_)), workspace_(other.workspace_.max_batch()) {}
     Sequential& operator=(const Sequential& other) {
         if (this != &other) *layers_ = *other.layers_;
         return *this;
@@ -469,7 +469,7 @@ private:
                                         " samples, the workspace holds 1.." + std::to_string(ws.max_batch()));
     }
 
-    std::unique_ptr<layers_type> layers_;
+    detail::aligned_unique_ptr<layers_type> layers_;  // the weights: large ones get huge pages
     Workspace workspace_;
     std::vector<std::unique_ptr<Workspace>> part_workspaces_;
     std::vector<Buffer> part_gradients_;
