@@ -251,3 +251,31 @@ TEST_CASE("row split: fit on 2 threads equals train_step batch by batch, the las
     REQUIRE(h.size() == 2);
     CHECK(h.back().loss == doctest::Approx(loss_sum / static_cast<double>(train.size())).epsilon(1e-12));
 }
+
+TEST_CASE("row split: the gradients and the update do not depend on how the row blocks are split") {
+    using Net = testing::SeedCnn;
+    constexpr std::size_t last = testing::trained_last<Net>;
+    const auto batch = testing::blobs(24, 28, 10, 44);
+    set_num_threads(2);
+    const auto step_with = [&](std::size_t first_blocks) {
+        auto net = std::make_unique<Net>(seed(9));
+        Adam opt;
+        std::array<BatchLoss, 64> losses{};
+        const std::size_t team = detail::row_split_step<Net, last>(*net, opt, batch.images.data(), batch.labels.data(),
+                                                                   12, 2, losses);
+        REQUIRE(net->row_split_state().balance.blocks() == 16);
+        if (team == 2) net->row_split_state().balance.assign({0, first_blocks, 16});
+        detail::row_split_step<Net, last>(*net, opt, batch.images.data() + 12 * 784, batch.labels.data() + 12, 12, 2,
+                                          losses);
+        if (team == 2) CHECK(net->row_split_state().balance.range(0).end == first_blocks);
+        return std::pair{testing::gradient_values(*net), testing::parameter_values(*net)};
+    };
+    const auto even = step_with(8);
+    for (std::size_t first_blocks : {1, 5, 11, 15}) {
+        INFO("thread 0 takes blocks [0, ", first_blocks, ")");
+        const auto moved = step_with(first_blocks);
+        CHECK(moved.first == even.first);
+        CHECK(moved.second == even.second);
+    }
+    set_num_threads(0);
+}

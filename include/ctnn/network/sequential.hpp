@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "ctnn/config.hpp"
+#include "ctnn/core/block_balance.hpp"
 #include "ctnn/core/buffer.hpp"
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/core/random.hpp"
@@ -372,14 +373,25 @@ public:
         }
     }
     // Whole-batch buffers (max_batch rows) for train_step's split of row_split_layer by weight rows
-    // (row_split_step.hpp): that layer's input, each thread's partial sum of its output, and the gradients with
-    // respect to its output and its input. Every thread's samples have their rows, so each product over the
-    // batch is one call. Allocated on first use (the partial sums grown for more threads), then reused.
+    // (row_split_step.hpp): that layer's input, the partial sums of its output over each fixed block of its
+    // rows, and the gradients with respect to its output and its input; and the split of the blocks between
+    // threads. Every thread's samples have their rows, so each product over the batch is one call. Allocated
+    // on first use (the partial sums grown for more threads), then reused.
     struct RowSplitBuffers {
         Buffer input, partial_outputs, output_gradient, input_gradient;
-        std::size_t partial_stride = 0;  // floats from one thread's partial output to the next
-        float* partial_output(std::size_t thread) noexcept { return partial_outputs.data() + thread * partial_stride; }
+        std::size_t partial_stride = 0;  // floats from one block's partial output to the next
+        BlockBalance balance;            // which thread takes which blocks of rows
+        float* partial_output(std::size_t block) noexcept { return partial_outputs.data() + block * partial_stride; }
     };
+    // Blocks of row_split_layer's rows for a team of `threads`: 8 per thread, so that the split can follow the
+    // threads' speeds in steps of 1/8 of an even share (fewer when there are fewer rows; at least one block per
+    // thread, some of them empty when there are fewer rows than threads).
+    static constexpr std::size_t row_split_blocks(std::size_t threads) noexcept
+        requires(row_split_layer < layer_count)
+    {
+        threads = std::max<std::size_t>(threads, 1);
+        return std::max(threads, std::min(8 * threads, layer_type<row_split_layer>::input_shape::size));
+    }
     RowSplitBuffers& row_split_buffers(std::size_t threads)
         requires(row_split_layer < layer_count)
     {
@@ -389,11 +401,17 @@ public:
             row_split_.input.resize(rows * Wide::input_shape::size);
             row_split_.output_gradient.resize(rows * Wide::output_shape::size);
             row_split_.input_gradient.resize(rows * Wide::input_shape::size);
-            // Whole cache lines per thread: each thread writes its own.
+            // Whole cache lines per block: each is written by one thread.
             row_split_.partial_stride = (rows * Wide::output_shape::size + 15) / 16 * 16;
         }
-        if (row_split_.partial_outputs.size() < threads * row_split_.partial_stride)
-            row_split_.partial_outputs.resize(threads * row_split_.partial_stride);
+        if (row_split_.partial_outputs.size() < row_split_blocks(threads) * row_split_.partial_stride)
+            row_split_.partial_outputs.resize(row_split_blocks(threads) * row_split_.partial_stride);
+        return row_split_;
+    }
+    // The same buffers without sizing them: for the threads of a step, after row_split_buffers(threads).
+    RowSplitBuffers& row_split_state() noexcept
+        requires(row_split_layer < layer_count)
+    {
         return row_split_;
     }
     // Adds the gradients of parts 1..parts-1 to the layers' own, in part order for every element; the

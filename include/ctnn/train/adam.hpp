@@ -20,15 +20,22 @@ public:
     template <class Net>
     void step(Net& net) {
         begin_step(net);
-        update(net, [](std::size_t n, auto&& f) { detail::for_each_range(n, f); });
+        update(net, [](std::size_t /*layer*/, std::size_t n, auto&& f) { detail::for_each_range(n, f); });
     }
     // The same update, called by every thread of a parallel_team (train_step's row split), each doing its
     // share: no parallel region of its own.
     template <class Net>
-    void step(Net& net, const Team& team) {
+    void step(Net& net, const Team& team, const detail::TeamShares& shares) {
         if (team.thread() == 0) begin_step(net);
         team.sync();
-        update(net, [&](std::size_t n, auto&& f) { detail::for_team_range(n, team, f); });
+        update(net, [&](std::size_t layer, std::size_t n, auto&& f) {
+            const Range r = shares(layer, n);
+            if (r.end > r.begin) f(r.begin, r.end);
+        });
+    }
+    template <class Net>
+    void step(Net& net, const Team& team) {
+        step(net, team, detail::TeamShares{&team});
     }
 
     float learning_rate() const noexcept { return learning_rate_; }
@@ -53,12 +60,12 @@ private:
     template <class Net, class Split>
     void update(Net& net, Split&& split) {
         std::size_t index = 0;
-        net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
+        net.visit_parameters([&](std::size_t layer, const ParameterView& p) {
             // Plain pointers, not a structured binding: clang 14 cannot capture those in the lambda below.
             const auto state = state_.of(index++);
             float* m = state[0];
             float* v = state[1];
-            split(p.value.size(), [&](std::size_t begin, std::size_t end) {
+            split(layer, p.value.size(), [&](std::size_t begin, std::size_t end) {
                 kernels::adam_update(p.value.data() + begin, p.gradient.data() + begin, m + begin, v + begin,
                                      end - begin, step_size_, beta1_, beta2_, epsilon_);
             });

@@ -55,16 +55,21 @@ void for_each_range(std::size_t n, Update&& update) {
     });
 }
 
-// The same split from inside a parallel_team: this thread's share of a large tensor (the one for_each_range
-// gives the thread of the same number), all of a small one on thread 0.
-template <class Update>
-void for_team_range(std::size_t n, const Team& team, Update&& update) {
-    if (n < update_parallel_min) {
-        if (team.thread() == 0) update(std::size_t{0}, n);
-        return;
+// The elements of each parameter tensor a thread of a parallel_team updates. By default its share of a large
+// tensor (the one for_each_range gives the thread of the same number) and all of a small one on thread 0; one
+// tensor, `layer`'s of `elements` floats, may be split otherwise (the row split's wide weights go to the
+// thread that computed their gradient).
+struct TeamShares {
+    static constexpr std::size_t no_layer = ~std::size_t{0};
+    const Team* team;
+    std::size_t layer = no_layer, elements = 0;
+    Range range{0, 0};  // this thread's elements of that tensor
+
+    Range operator()(std::size_t tensor_layer, std::size_t n) const noexcept {
+        if (tensor_layer == layer && n == elements) return range;
+        if (n < update_parallel_min) return team->thread() == 0 ? Range{0, n} : Range{0, 0};
+        return split_range(n, team->thread(), team->size(), update_granule);
     }
-    const Range r = split_range(n, team.thread(), team.size(), update_granule);
-    if (r.end > r.begin) update(r.begin, r.end);
-}
+};
 
 }  // namespace ctnn::detail

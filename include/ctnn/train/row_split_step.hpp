@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <exception>
@@ -18,13 +19,14 @@
 #include "ctnn/kernels/elementwise.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/train/loss.hpp"
+#include "ctnn/train/optimizer_state.hpp"
 
 namespace ctnn::detail {
 
 // An optimiser that can update from every thread of a parallel_team, each doing its share.
 template <class O, class Net>
-concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team) {
-    optimizer.step(net, team);
+concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team, const TeamShares& shares) {
+    optimizer.step(net, team, shares);
 };
 
 // Allocates what row_split_team_step needs for up to `threads` threads (on first use only).
@@ -34,20 +36,28 @@ void prepare_row_split(Net& net, std::size_t threads) {
     net.row_split_buffers(threads);
 }
 
+// The rows of W in block `block` of `blocks`.
+template <std::size_t Rows>
+constexpr Range block_rows(std::size_t block, std::size_t blocks) noexcept {
+    return split_range(Rows, block, blocks);
+}
+
 // One training step of n samples (n >= team.size()), called by every thread of `team` after
-// prepare_row_split(net, team.size()): forward, loss, backward, the threads' gradients summed in thread order,
-// and, when the optimiser can update from a team, its update. Layers above `Last` get no gradient. Writes each
-// thread's loss to losses[thread]; results depend only on the team's size.
+// prepare_row_split(net, team.size()), the team's previous step (if any) finished by all its threads: forward,
+// loss, backward, the threads' gradients summed in thread order, and, when the optimiser can update from a team,
+// its update. Layers above `Last` get no gradient. Writes each thread's loss to losses[thread]; results depend
+// only on the team's size, not on how the wide layer's row blocks were split between the threads.
 template <class Net, std::size_t Last, class Optimizer>
 void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels, std::size_t n,
                          std::span<BatchLoss> losses, const Team& team) {
+    using clock = std::chrono::steady_clock;
     constexpr std::size_t wide_index = Net::row_split_layer;
     static_assert(wide_index <= Last && Last < Net::layer_count, "the row-split layer must be trained");
     using Wide = typename Net::template layer_type<wide_index>;
     constexpr std::size_t in = Wide::input_shape::size, out = Wide::output_shape::size;
     constexpr bool below_needs_gradient = wide_index > Net::first_trainable_layer;
     auto& wide = net.template layer<wide_index>();
-    auto& whole = net.row_split_buffers(team.size());  // allocated already: prepare_row_split
+    auto& whole = net.row_split_state();
     // The layer's input for the whole batch: the images themselves when nothing is below it.
     const float* input = wide_index == 0 ? images : whole.input.data();
     const std::size_t t = team.thread(), threads = team.size();
@@ -56,9 +66,16 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
     const Range samples = split_range(n, t, threads);
     const std::size_t count = samples.end - samples.begin;
     const float* x = images + samples.begin * Net::input_shape::size;
-    // The optimiser splits W's elements in the same places when in / threads rows are a whole number of
-    // its 64-float granules (the seed CNN: 2704 rows of 128).
-    const Range rows = split_range(in, t, threads);
+
+    // The blocks of W's rows, split by the threads' speeds in the last steps; nobody reads the split before the
+    // barrier below.
+    if (t == 0) {
+        const std::size_t blocks = Net::row_split_blocks(threads);
+        if (whole.balance.threads() != threads || whole.balance.blocks() != blocks)
+            whole.balance.reset(blocks, threads);
+        else
+            whole.balance.rebalance();
+    }
 
     // 1. The layers below, on this thread's samples; their output joins the batch's.
     if constexpr (wide_index > 0) {
@@ -67,16 +84,22 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
     }
     team.sync();
 
-    // 2. This thread's rows of W against the whole batch: a partial sum of the layer's output.
-    wide.forward_rows(input, whole.partial_output(t), n, rows);
+    // 2. This thread's blocks of W's rows against the whole batch: each block's partial sum of the output.
+    const std::size_t blocks = whole.balance.blocks();
+    const Range my_blocks = whole.balance.range(t);
+    const Range rows{block_rows<in>(my_blocks.begin, blocks).begin, block_rows<in>(my_blocks.end - 1, blocks).end};
+    auto started = clock::now();
+    for (std::size_t b = my_blocks.begin; b < my_blocks.end; ++b)
+        wide.forward_rows(input, whole.partial_output(b), n, block_rows<in>(b, blocks));
+    auto row_time = clock::now() - started;
     team.sync();
 
-    // 3. This thread's samples: the partial sums added in thread order, the bias, the layers above, the loss
-    //    and back-propagation down to the wide layer's output, which joins the batch's.
+    // 3. This thread's samples: the blocks' partial sums added in block order, the bias, the layers above, the
+    //    loss and back-propagation down to the wide layer's output, which joins the batch's.
     float* output = ws.template output_buffer<wide_index>().data();
     std::copy_n(whole.partial_output(0) + samples.begin * out, count * out, output);
-    for (std::size_t s = 1; s < threads; ++s)
-        kernels::add_to(output, whole.partial_output(s) + samples.begin * out, count * out);
+    for (std::size_t b = 1; b < blocks; ++b)
+        kernels::add_to(output, whole.partial_output(b) + samples.begin * out, count * out);
     kernels::add_bias(output, wide.bias.data(), count, out);
     const float* y = net.template forward_layers<wide_index + 1, Net::layer_count>(output, count, ws, Pass::training);
     float* loss_gradient = ws.output_gradient().data();
@@ -87,10 +110,13 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
     std::copy_n(output_gradient, count * out, whole.output_gradient.data() + samples.begin * out);
     team.sync();
 
-    // 4. This thread's rows of the weight gradient and of the input gradient, over the whole batch; the
-    //    bias gradient on the last thread, which has the fewest rows.
+    // 4. This thread's rows of the weight gradient and of the input gradient, over the whole batch (each row's
+    //    is the same whichever thread computes it); the bias gradient on the last thread.
+    started = clock::now();
     float* input_gradient = below_needs_gradient ? whole.input_gradient.data() : nullptr;
     wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, GradientUpdate::overwrite);
+    row_time += clock::now() - started;
+    whole.balance.record(t, std::chrono::duration<double>(row_time).count());
     if (t == threads - 1) wide.backward_bias(whole.output_gradient.data(), n, GradientUpdate::overwrite);
 
     // 5. The layers below, on this thread's samples.
@@ -102,11 +128,11 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
     team.sync();
 
     // 6. The other layers' gradients summed over the threads (each thread a range of the parameters), then
-    //    the update, each thread its share: its rows of W are the ones whose gradient it has just written.
+    //    the update, each thread its share: W's rows are updated by the thread that computed their gradient.
     net.reduce_part_gradients(threads, split_range(Net::parameter_count, t, threads, 64), wide_index);
     if constexpr (TeamOptimizer<Optimizer, Net>) {
         team.sync();
-        optimizer.step(net, team);
+        optimizer.step(net, team, TeamShares{&team, wide_index, in * out, {rows.begin * out, rows.end * out}});
     }
 }
 

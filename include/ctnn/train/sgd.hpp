@@ -18,15 +18,22 @@ public:
     template <class Net>
     void step(Net& net) {
         state_.prepare(net);
-        update(net, [](std::size_t n, auto&& f) { detail::for_each_range(n, f); });
+        update(net, [](std::size_t /*layer*/, std::size_t n, auto&& f) { detail::for_each_range(n, f); });
     }
     // The same update, called by every thread of a parallel_team (train_step's row split), each doing its
     // share: no parallel region of its own.
     template <class Net>
-    void step(Net& net, const Team& team) {
+    void step(Net& net, const Team& team, const detail::TeamShares& shares) {
         if (team.thread() == 0) state_.prepare(net);
         team.sync();
-        update(net, [&](std::size_t n, auto&& f) { detail::for_team_range(n, team, f); });
+        update(net, [&](std::size_t layer, std::size_t n, auto&& f) {
+            const Range r = shares(layer, n);
+            if (r.end > r.begin) f(r.begin, r.end);
+        });
+    }
+    template <class Net>
+    void step(Net& net, const Team& team) {
+        step(net, team, detail::TeamShares{&team});
     }
 
     float learning_rate() const noexcept { return learning_rate_; }
@@ -37,9 +44,9 @@ private:
     template <class Net, class Split>
     void update(Net& net, Split&& split) {
         std::size_t index = 0;
-        net.visit_parameters([&](std::size_t /*layer*/, const ParameterView& p) {
+        net.visit_parameters([&](std::size_t layer, const ParameterView& p) {
             float* velocity = state_.of(index++)[0];
-            split(p.value.size(), [&](std::size_t begin, std::size_t end) {
+            split(layer, p.value.size(), [&](std::size_t begin, std::size_t end) {
                 kernels::sgd_momentum_update(p.value.data() + begin, p.gradient.data() + begin, velocity + begin,
                                              end - begin, learning_rate_, momentum_, nesterov_);
             });
