@@ -279,3 +279,31 @@ TEST_CASE("row split: the gradients and the update do not depend on how the row 
     }
     set_num_threads(0);
 }
+
+TEST_CASE("row split: the threads' buffers are sized by the batch, not by max_batch, and grow with it") {
+    using Net = testing::SeedCnn;
+    constexpr std::size_t last = testing::trained_last<Net>;
+    const auto data = testing::blobs(40, 28, 10, 45);
+    set_num_threads(2);
+    auto net = std::make_unique<Net>(seed(10));  // max_batch 256
+    Adam opt;
+    std::array<BatchLoss, 64> losses{};
+    const std::size_t team = detail::row_split_step<Net, last>(*net, opt, data.images.data(), data.labels.data(), 31, 2,
+                                                               losses);
+    if (team == 2) {
+        CHECK(net->part_workspace(1).max_batch() == 16);  // the second thread's share of 31 samples at most
+        CHECK(net->row_split_state().rows == 31);
+        detail::row_split_step<Net, last>(*net, opt, data.images.data(), data.labels.data(), 12, 2, losses);
+        CHECK(net->part_workspace(1).max_batch() == 16);  // kept: a smaller batch fits
+        CHECK(net->row_split_state().rows == 31);
+        detail::row_split_step<Net, last>(*net, opt, data.images.data(), data.labels.data(), 40, 2, losses);
+        CHECK(net->part_workspace(1).max_batch() == 20);  // grown for a larger one
+        CHECK(net->row_split_state().rows == 40);
+    } else {
+        MESSAGE("one thread only: no part workspaces to check");
+    }
+    set_num_threads(0);
+    net->prepare_parts(3, 8);  // a new part gets what is asked; existing ones are never shrunk
+    CHECK(net->part_workspace(2).max_batch() == 8);
+    CHECK(net->part_workspace(1).max_batch() >= 8);
+}

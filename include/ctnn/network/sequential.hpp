@@ -358,27 +358,35 @@ public:
     // (created on first use, then reused), reduced in part order so results depend only on the part count.
     Workspace& part_workspace(std::size_t part) {
         if (part == 0) return workspace_;
-        prepare_parts(part + 1);
+        if (part_workspaces_.size() < part) prepare_parts(part + 1);
         return *part_workspaces_[part - 1];
     }
     float* part_gradients(std::size_t part) {
         if (part == 0) return nullptr;
-        prepare_parts(part + 1);
+        if (part_gradients_.size() < part) prepare_parts(part + 1);
         return part_gradients_[part - 1].data();
     }
-    void prepare_parts(std::size_t parts) {
+    // Creates parts 1..parts-1, their workspaces holding at least `samples_per_part` samples (max_batch when 0;
+    // grown, never shrunk). A part of a training step gets at most half the batch, and sizing its workspace for that rather
+    // than for max_batch matters: the seed CNN's workspace for 256 samples is ~110 MB, and first-touching fresh
+    // pages ran at ~350 MB/s on the VM we measured (0.17 s added to the first two-thread epoch).
+    void prepare_parts(std::size_t parts, std::size_t samples_per_part = 0) {
+        if (samples_per_part == 0) samples_per_part = workspace_.max_batch();
+        for (auto& ws : part_workspaces_)
+            if (ws->max_batch() < samples_per_part) ws = std::make_unique<Workspace>(samples_per_part);
         while (part_workspaces_.size() + 1 < parts) {
-            part_workspaces_.push_back(std::make_unique<Workspace>(workspace_.max_batch()));
+            part_workspaces_.push_back(std::make_unique<Workspace>(samples_per_part));
             part_gradients_.emplace_back(parameter_count, 0.0f);
         }
     }
-    // Whole-batch buffers (max_batch rows) for train_step's split of row_split_layer by weight rows
-    // (row_split_step.hpp): that layer's input, the partial sums of its output over each fixed block of its
-    // rows, and the gradients with respect to its output and its input; and the split of the blocks between
-    // threads. Every thread's samples have their rows, so each product over the batch is one call. Allocated
-    // on first use (the partial sums grown for more threads), then reused.
+    // Whole-batch buffers for train_step's split of row_split_layer by weight rows (row_split_step.hpp): that
+    // layer's input, the partial sums of its output over each fixed block of its rows, and the gradients with
+    // respect to its output and its input; and the split of the blocks between threads. Every thread's samples
+    // have their rows, so each product over the batch is one call. Sized for the largest batch seen so far and
+    // the partial sums for the most threads (grown, never shrunk), then reused.
     struct RowSplitBuffers {
         Buffer input, partial_outputs, output_gradient, input_gradient;
+        std::size_t rows = 0;            // samples the buffers hold
         std::size_t partial_stride = 0;  // floats from one block's partial output to the next
         BlockBalance balance;            // which thread takes which blocks of rows
         float* partial_output(std::size_t block) noexcept { return partial_outputs.data() + block * partial_stride; }
@@ -392,23 +400,24 @@ public:
         threads = std::max<std::size_t>(threads, 1);
         return std::max(threads, std::min(8 * threads, layer_type<row_split_layer>::input_shape::size));
     }
-    RowSplitBuffers& row_split_buffers(std::size_t threads)
+    RowSplitBuffers& row_split_buffers(std::size_t threads, std::size_t samples)
         requires(row_split_layer < layer_count)
     {
         using Wide = layer_type<row_split_layer>;
-        const std::size_t rows = workspace_.max_batch();
-        if (row_split_.input.empty()) {
-            row_split_.input.resize(rows * Wide::input_shape::size);
-            row_split_.output_gradient.resize(rows * Wide::output_shape::size);
-            row_split_.input_gradient.resize(rows * Wide::input_shape::size);
+        if (row_split_.rows < samples) {
+            row_split_.rows = samples;
+            row_split_.input.assign(samples * Wide::input_shape::size, 0.0f);
+            row_split_.output_gradient.assign(samples * Wide::output_shape::size, 0.0f);
+            row_split_.input_gradient.assign(samples * Wide::input_shape::size, 0.0f);
             // Whole cache lines per block: each is written by one thread.
-            row_split_.partial_stride = (rows * Wide::output_shape::size + 15) / 16 * 16;
+            row_split_.partial_stride = (samples * Wide::output_shape::size + 15) / 16 * 16;
+            row_split_.partial_outputs.clear();
         }
         if (row_split_.partial_outputs.size() < row_split_blocks(threads) * row_split_.partial_stride)
             row_split_.partial_outputs.resize(row_split_blocks(threads) * row_split_.partial_stride);
         return row_split_;
     }
-    // The same buffers without sizing them: for the threads of a step, after row_split_buffers(threads).
+    // The same buffers without sizing them: for the threads of a step, after row_split_buffers(threads, n).
     RowSplitBuffers& row_split_state() noexcept
         requires(row_split_layer < layer_count)
     {

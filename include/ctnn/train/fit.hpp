@@ -144,7 +144,7 @@ BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const 
     static_assert(!detail::ends_with_softmax<Net> || Net::layer_count >= 2, "a network cannot be only a Softmax");
     constexpr std::size_t last = detail::last_trained_layer<Net>;
     const std::size_t parts = detail::step_parts<Net>(n);
-    net.prepare_parts(parts);
+    net.prepare_parts(parts, detail::samples_per_part(n));
     std::array<BatchLoss, detail::max_step_parts> losses{};
     std::size_t used_parts = 0;
     if constexpr (Net::row_split_layer <= last)

@@ -1,11 +1,12 @@
 #pragma once
 // A training step on several threads for a network with one dominant Dense layer (Sequential::row_split_layer,
 // such as the seed CNN's Dense<5408,128>). The layers below and above it are split by samples, as in the plain
-// data-parallel step; that layer is split by the input rows of its weights over the whole batch instead. Each
-// thread then reads and writes only its own rows of W, of their gradient and (through the optimiser's equal
-// split of the same tensor) of their optimiser state; what crosses between cores is activations, ~0.35 MB per
-// step each way, not the 2.8 MB matrix. On two vCPUs that share no cache, the seed CNN's epoch on 2 threads:
-// 3.5-3.9 s split by samples, 1.5-1.8 s this way (1 thread: 2.6-3.3 s on the faster vCPU).
+// data-parallel step; that layer is split by the input rows of its weights over the whole batch instead, in
+// fixed blocks of rows that the threads share in proportion to their measured speed (BlockBalance). Each thread
+// reads and writes only its own rows of W, of their gradient and of their optimiser state; what crosses between
+// cores is activations, ~0.35 MB per step each way, not the 2.8 MB matrix. fit runs a whole epoch's full
+// batches in one parallel region (row_split_steps). The seed CNN's epoch on two vCPUs: 3.5-3.9 s split by
+// samples, 1.37-1.55 s this way, 2.6-2.9 s on one thread.
 
 #include <algorithm>
 #include <array>
@@ -29,11 +30,15 @@ concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team, const
     optimizer.step(net, team, shares);
 };
 
-// Allocates what row_split_team_step needs for up to `threads` threads (on first use only).
+// Samples a thread other than the first can get when n are split between two or more threads.
+inline constexpr std::size_t samples_per_part(std::size_t n) noexcept { return (n + 1) / 2; }
+
+// Allocates what row_split_team_step needs for steps of up to n samples on up to `threads` threads (on first
+// use only).
 template <class Net>
-void prepare_row_split(Net& net, std::size_t threads) {
-    net.prepare_parts(threads);
-    net.row_split_buffers(threads);
+void prepare_row_split(Net& net, std::size_t threads, std::size_t n) {
+    net.prepare_parts(threads, samples_per_part(n));
+    net.row_split_buffers(threads, n);
 }
 
 // The rows of W in block `block` of `blocks`.
@@ -43,7 +48,7 @@ constexpr Range block_rows(std::size_t block, std::size_t blocks) noexcept {
 }
 
 // One training step of n samples (n >= team.size()), called by every thread of `team` after
-// prepare_row_split(net, team.size()), the team's previous step (if any) finished by all its threads: forward,
+// prepare_row_split(net, team.size(), n), the team's previous step (if any) finished by all its threads: forward,
 // loss, backward, the threads' gradients summed in thread order, and, when the optimiser can update from a team,
 // its update. Layers above `Last` get no gradient. Writes each thread's loss to losses[thread]; results depend
 // only on the team's size, not on how the wide layer's row blocks were split between the threads.
@@ -143,7 +148,7 @@ template <class Net, std::size_t Last, class Optimizer>
 std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
                            std::size_t n, std::size_t parts, std::span<BatchLoss> losses) {
     parts = std::min({parts, n, losses.size()});  // every thread gets a sample and a loss slot
-    prepare_row_split(net, parts);
+    prepare_row_split(net, parts, n);
     std::size_t team_size = 1;
     parallel_team(parts, [&](const Team& team) {
         if (team.thread() == 0) team_size = team.size();
@@ -165,7 +170,7 @@ std::size_t row_split_steps(Net& net, Optimizer& optimizer, const float* images,
     constexpr std::size_t max_threads = 64;
     std::array<BatchLoss, max_threads> losses{};
     parts = std::min({parts, n, max_threads});
-    prepare_row_split(net, parts);
+    prepare_row_split(net, parts, n);
     std::size_t team_size = 1;
     std::exception_ptr failure;
     const auto step_loss = [&](std::size_t threads) {
