@@ -61,14 +61,19 @@ void for_each_range(std::size_t n, Update&& update) {
 // thread that computed their gradient).
 struct TeamShares {
     static constexpr std::size_t no_layer = ~std::size_t{0};
-    const Team* team;
     std::size_t layer = no_layer, elements = 0;
     Range range{0, 0};  // this thread's elements of that tensor
 
-    Range operator()(std::size_t tensor_layer, std::size_t n) const noexcept {
+    Range of(const Team& team, std::size_t tensor_layer, std::size_t n) const noexcept {
         if (tensor_layer == layer && n == elements) return range;
-        if (n < update_parallel_min) return team->thread() == 0 ? Range{0, n} : Range{0, 0};
-        return split_range(n, team->thread(), team->size(), update_granule);
+        if (n < update_parallel_min) return team.thread() == 0 ? Range{0, n} : Range{0, 0};
+        return split_range(n, team.thread(), team.size(), update_granule);
+    }
+    // Runs update(begin, end) on this thread's share of a tensor, if it has one.
+    template <class Update>
+    void for_share(const Team& team, std::size_t tensor_layer, std::size_t n, Update&& update) const {
+        const Range r = of(team, tensor_layer, n);
+        if (r.end > r.begin) update(r.begin, r.end);
     }
 };
 

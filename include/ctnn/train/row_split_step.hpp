@@ -137,7 +137,7 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
     net.reduce_part_gradients(threads, split_range(Net::parameter_count, t, threads, 64), wide_index);
     if constexpr (TeamOptimizer<Optimizer, Net>) {
         team.sync();
-        optimizer.step(net, team, TeamShares{&team, wide_index, in * out, {rows.begin * out, rows.end * out}});
+        optimizer.step(net, team, TeamShares{wide_index, in * out, {rows.begin * out, rows.end * out}});
     }
 }
 

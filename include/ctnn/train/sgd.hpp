@@ -21,19 +21,13 @@ public:
         update(net, [](std::size_t /*layer*/, std::size_t n, auto&& f) { detail::for_each_range(n, f); });
     }
     // The same update, called by every thread of a parallel_team (train_step's row split), each doing its
-    // share: no parallel region of its own.
+    // share (detail::TeamShares: the for_each_range split unless one tensor is assigned otherwise); no parallel
+    // region of its own.
     template <class Net>
-    void step(Net& net, const Team& team, const detail::TeamShares& shares) {
+    void step(Net& net, const Team& team, const detail::TeamShares& shares = {}) {
         if (team.thread() == 0) state_.prepare(net);
         team.sync();
-        update(net, [&](std::size_t layer, std::size_t n, auto&& f) {
-            const Range r = shares(layer, n);
-            if (r.end > r.begin) f(r.begin, r.end);
-        });
-    }
-    template <class Net>
-    void step(Net& net, const Team& team) {
-        step(net, team, detail::TeamShares{&team});
+        update(net, [&](std::size_t layer, std::size_t n, auto&& f) { shares.for_share(team, layer, n, f); });
     }
 
     float learning_rate() const noexcept { return learning_rate_; }
