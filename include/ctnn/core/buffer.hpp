@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <memory>
 #include <new>
-#include <utility>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "ctnn/config.hpp"
@@ -23,7 +23,7 @@ namespace detail {
 // Arrays of at least this size start on a 2 MiB boundary and are offered to Linux's transparent huge pages
 // (the default "madvise" mode grants them only on request). A training epoch reads the dataset's images in
 // random order; with 4 KiB pages, on the VM we measured, each image then cost a page walk that missed every
-// cache: copying a batch of 32 MNIST images took 150 us instead of 20, a seventh of a two-thread CNN step.
+// cache: copying a batch of 32 MNIST images took 150-200 us instead of ~10, a sixth of a two-thread CNN step.
 inline constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
 
 inline std::align_val_t allocation_alignment(std::size_t bytes, std::size_t alignment) noexcept {

@@ -367,9 +367,10 @@ public:
         return part_gradients_[part - 1].data();
     }
     // Creates parts 1..parts-1, their workspaces holding at least `samples_per_part` samples (max_batch when 0;
-    // grown, never shrunk). A part of a training step gets at most half the batch, and sizing its workspace for that rather
-    // than for max_batch matters: the seed CNN's workspace for 256 samples is ~110 MB, and first-touching fresh
-    // pages ran at ~350 MB/s on the VM we measured (0.17 s added to the first two-thread epoch).
+    // grown, never shrunk). A part of a training step gets at most half the batch, and sizing its workspace for
+    // that rather than for max_batch matters: the seed CNN's workspace for 256 samples is ~110 MB, and
+    // first-touching fresh pages ran at ~350 MB/s on the VM we measured (0.17 s added to the first two-thread
+    // epoch).
     void prepare_parts(std::size_t parts, std::size_t samples_per_part = 0) {
         if (samples_per_part == 0) samples_per_part = workspace_.max_batch();
         for (auto& ws : part_workspaces_)
