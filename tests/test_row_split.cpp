@@ -63,12 +63,7 @@ testing::BatchGradients row_split_gradients(const data::Dataset& batch, std::siz
     team = detail::row_split_step<Net, last>(*net, frozen, batch.images.data(), batch.labels.data(), n, threads,
                                              losses);
     set_num_threads(0);
-    BatchLoss total;
-    for (const BatchLoss& part : losses) {
-        total.loss_sum += part.loss_sum;
-        total.correct += part.correct;
-    }
-    return {testing::gradient_values(*net), total};
+    return {testing::gradient_values(*net), total_loss(losses)};
 }
 
 template <class Net>
@@ -164,12 +159,7 @@ StepsRun train_steps(const data::Dataset& data, std::size_t n, std::size_t steps
             std::array<BatchLoss, 64> losses{};
             const std::size_t team = detail::row_split_step<Net, last>(*net, opt, images.data(), labels.data(), n,
                                                                        threads, losses);
-            BatchLoss total;
-            for (std::size_t t = 0; t < team; ++t) {
-                total.loss_sum += losses[t].loss_sum;
-                total.correct += losses[t].correct;
-            }
-            run.losses.push_back(total);
+            run.losses.push_back(total_loss({losses.data(), team}));
         }
     }
     set_num_threads(0);

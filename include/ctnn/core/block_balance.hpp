@@ -22,7 +22,7 @@ public:
     void reset(std::size_t blocks, std::size_t threads) noexcept {
         threads_ = std::clamp<std::size_t>(threads, 1, max_threads);
         blocks_ = std::max(blocks, threads_);
-        for (std::size_t t = 0; t <= threads_; ++t) first_[t] = split_range(blocks_, t, threads_).begin;
+        for (std::size_t t = 0; t < threads_; ++t) first_[t] = split_range(blocks_, t, threads_).begin;
         first_[threads_] = blocks_;
         speed_.fill(0.0);
         seconds_.fill(0.0);

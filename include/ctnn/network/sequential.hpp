@@ -424,19 +424,21 @@ public:
     {
         return row_split_;
     }
+    // Threads that share the parameters (summing gradients, updating) take whole cache lines each.
+    static constexpr std::size_t gradient_granule = 64;
     // Adds the gradients of parts 1..parts-1 to the layers' own, in part order for every element; the
     // parameters are split into contiguous ranges across threads (the order per element stays fixed).
     // `complete_layer`'s gradients are left as they are (train_step's row split computes them whole).
     void reduce_part_gradients(std::size_t parts, std::size_t complete_layer = layer_count) {
         if (parts <= 1) return;
-        constexpr std::size_t min_parallel = std::size_t{1} << 18, granule = 64;
+        constexpr std::size_t min_parallel = std::size_t{1} << 18;
         const std::size_t complete_count = complete_layer < layer_count ? parameter_counts[complete_layer] : 0;
         if (parameter_count - complete_count < min_parallel) {
             reduce_part_gradients(parts, Range{0, parameter_count}, complete_layer);
             return;
         }
         parallel_parts(static_cast<std::size_t>(num_threads()), [&](std::size_t part, std::size_t count) {
-            reduce_part_gradients(parts, split_range(parameter_count, part, count, granule), complete_layer);
+            reduce_part_gradients(parts, split_range(parameter_count, part, count, gradient_granule), complete_layer);
         });
     }
     // The same for the parameters [elements.begin, elements.end) of the flat visit_parameters order: threads

@@ -114,8 +114,6 @@ template <class Net>
 inline constexpr std::size_t last_trained_layer =
     ends_with_softmax<Net> ? Net::layer_count - 2 : Net::layer_count - 1;
 
-inline constexpr std::size_t max_step_parts = 64;
-
 // Threads a training step of n samples uses: ctnn's thread count, unless the step is too small to share.
 template <class Net>
 std::size_t step_parts(std::size_t n) {
@@ -127,8 +125,7 @@ std::size_t step_parts(std::size_t n) {
 // Whether train_step splits a step of n samples by the weight rows of the network's dominant Dense layer.
 template <class Net>
 bool splits_rows(std::size_t n) {
-    if constexpr (Net::row_split_layer <= last_trained_layer<Net>) return step_parts<Net>(n) > 1;
-    return false;
+    return Net::row_split_layer <= last_trained_layer<Net> && step_parts<Net>(n) > 1;
 }
 
 }  // namespace detail
@@ -154,12 +151,7 @@ BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const 
         used_parts = detail::sample_split_forward_backward<Net, last>(net, images, labels, n, parts, losses);
         optimizer.step(net);
     }
-    BatchLoss total;
-    for (std::size_t part = 0; part < used_parts; ++part) {
-        total.loss_sum += losses[part].loss_sum;
-        total.correct += losses[part].correct;
-    }
-    return total;
+    return total_loss({losses.data(), used_parts});
 }
 
 // Loss, accuracy and confusion matrix of `net` on `d`, in batches of up to the network's max_batch.

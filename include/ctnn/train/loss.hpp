@@ -16,6 +16,16 @@ struct BatchLoss {
     std::size_t correct = 0;
 };
 
+// The losses of the parts of one batch (the threads of a step) added up, in part order.
+inline BatchLoss total_loss(std::span<const BatchLoss> parts) noexcept {
+    BatchLoss total;
+    for (const BatchLoss& part : parts) {
+        total.loss_sum += part.loss_sum;
+        total.correct += part.correct;
+    }
+    return total;
+}
+
 // From logits, stable (log-sum-exp around the row maximum). When gradient is not null it receives
 // d(mean loss)/d(logits) = (softmax(logits) - onehot(label)) / N, N = mean_over (default n: a part of a batch
 // split across threads passes the whole batch's size).

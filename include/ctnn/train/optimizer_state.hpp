@@ -41,24 +41,30 @@ private:
 inline constexpr std::size_t update_parallel_min = std::size_t{1} << 19;
 inline constexpr std::size_t update_granule = 64;  // floats: whole cache lines per thread
 
-// Runs update(begin, end) over [0, n), split across threads for large tensors. Updates are element-wise, so the
-// result does not depend on the split.
+// The elements of an n-float tensor that part `part` of `parts` updates: all of a small tensor on part 0, an
+// even split of a large one.
+inline Range update_share(std::size_t n, std::size_t part, std::size_t parts) noexcept {
+    if (n < update_parallel_min) return part == 0 ? Range{0, n} : Range{0, 0};
+    return split_range(n, part, parts, update_granule);
+}
+
+// Runs update(begin, end) over [0, n), split across threads for large tensors (update_share). Updates are
+// element-wise, so the result does not depend on the split.
 template <class Update>
 void for_each_range(std::size_t n, Update&& update) {
-    if (n < update_parallel_min) {
+    if (n < update_parallel_min) {  // no parallel region for a tensor one part updates anyway
         update(std::size_t{0}, n);
         return;
     }
     parallel_parts(static_cast<std::size_t>(num_threads()), [&](std::size_t part, std::size_t parts) {
-        const Range r = split_range(n, part, parts, update_granule);
+        const Range r = update_share(n, part, parts);
         if (r.end > r.begin) update(r.begin, r.end);
     });
 }
 
-// The elements of each parameter tensor a thread of a parallel_team updates. By default its share of a large
-// tensor (the one for_each_range gives the thread of the same number) and all of a small one on thread 0; one
-// tensor, `layer`'s of `elements` floats, may be split otherwise (the row split's wide weights go to the
-// thread that computed their gradient).
+// The elements of each parameter tensor a thread of a parallel_team updates. By default its update_share (what
+// for_each_range gives the part of the same number); one tensor, `layer`'s of `elements` floats, may be split
+// otherwise (the row split's wide weights go to the thread that computed their gradient).
 struct TeamShares {
     static constexpr std::size_t no_layer = ~std::size_t{0};
     std::size_t layer = no_layer, elements = 0;
@@ -66,8 +72,7 @@ struct TeamShares {
 
     Range of(const Team& team, std::size_t tensor_layer, std::size_t n) const noexcept {
         if (tensor_layer == layer && n == elements) return range;
-        if (n < update_parallel_min) return team.thread() == 0 ? Range{0, n} : Range{0, 0};
-        return split_range(n, team.thread(), team.size(), update_granule);
+        return update_share(n, team.thread(), team.size());
     }
     // Runs update(begin, end) on this thread's share of a tensor, if it has one.
     template <class Update>

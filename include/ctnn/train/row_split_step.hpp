@@ -30,6 +30,9 @@ concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team, const
     optimizer.step(net, team, shares);
 };
 
+// Threads a training step may use at most (train_step's losses array, row_split_steps' too).
+inline constexpr std::size_t max_step_parts = 64;
+
 // Samples a thread other than the first can get when n are split between two or more threads.
 inline constexpr std::size_t samples_per_part(std::size_t n) noexcept { return (n + 1) / 2; }
 
@@ -134,7 +137,8 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
 
     // 6. The other layers' gradients summed over the threads (each thread a range of the parameters), then
     //    the update, each thread its share: W's rows are updated by the thread that computed their gradient.
-    net.reduce_part_gradients(threads, split_range(Net::parameter_count, t, threads, 64), wide_index);
+    net.reduce_part_gradients(threads, split_range(Net::parameter_count, t, threads, Net::gradient_granule),
+                              wide_index);
     if constexpr (TeamOptimizer<Optimizer, Net>) {
         team.sync();
         optimizer.step(net, team, TeamShares{wide_index, in * out, {rows.begin * out, rows.end * out}});
@@ -167,26 +171,17 @@ std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, 
 template <class Net, std::size_t Last, TeamOptimizer<Net> Optimizer, class Load, class Done>
 std::size_t row_split_steps(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
                             std::size_t n, std::size_t parts, std::size_t steps, Load&& load, Done&& done) {
-    constexpr std::size_t max_threads = 64;
-    std::array<BatchLoss, max_threads> losses{};
-    parts = std::min({parts, n, max_threads});
+    std::array<BatchLoss, max_step_parts> losses{};
+    parts = std::min({parts, n, max_step_parts});
     prepare_row_split(net, parts, n);
     std::size_t team_size = 1;
     std::exception_ptr failure;
-    const auto step_loss = [&](std::size_t threads) {
-        BatchLoss total;
-        for (std::size_t t = 0; t < threads; ++t) {
-            total.loss_sum += losses[t].loss_sum;
-            total.correct += losses[t].correct;
-        }
-        return total;
-    };
     parallel_team(parts, [&](const Team& team) {
         if (team.thread() == 0) team_size = team.size();
         for (std::size_t step = 0; step < steps; ++step) {
             if (team.thread() == 0) {
                 try {
-                    if (step > 0) done(step - 1, step_loss(team.size()));
+                    if (step > 0) done(step - 1, total_loss({losses.data(), team.size()}));
                     load(step);
                 } catch (...) {
                     failure = std::current_exception();
@@ -198,7 +193,7 @@ std::size_t row_split_steps(Net& net, Optimizer& optimizer, const float* images,
         }
     });
     if (failure) std::rethrow_exception(failure);
-    if (steps > 0) done(steps - 1, step_loss(team_size));
+    if (steps > 0) done(steps - 1, total_loss({losses.data(), team_size}));
     return team_size;
 }
 
