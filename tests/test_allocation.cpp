@@ -45,16 +45,17 @@ TEST_CASE("a steady-state training step of the seed CNN allocates nothing (1 and
     auto net = std::make_unique<testing::SeedCnn>(seed(1), /*max_batch=*/32);
     Adam opt;
     const auto batch = testing::blobs(32, 28, 10, 1);
+    StepPlan plan(*net);
     for (int threads : {1, 2}) {
         set_num_threads(threads);
         // Warm-up: the optimiser creates its moments, kernels size their per-thread buffers.
-        train_step(*net, opt, batch.images.data(), batch.labels.data(), 32);
-        train_step(*net, opt, batch.images.data(), batch.labels.data(), 32);
+        train_step(plan, opt, batch.images.data(), batch.labels.data(), 32);
+        train_step(plan, opt, batch.images.data(), batch.labels.data(), 32);
         allocations = 0;
         counting = true;
         for (int step = 0; step < 5; ++step)
-            train_step(*net, opt, batch.images.data(), batch.labels.data(), 32);
-        train_step(*net, opt, batch.images.data(), batch.labels.data(), 7);  // a partial batch too
+            train_step(plan, opt, batch.images.data(), batch.labels.data(), 32);
+        train_step(plan, opt, batch.images.data(), batch.labels.data(), 7);  // a partial batch too
         net->forward(batch.images.data(), 32, Pass::inference);
         counting = false;
         INFO("threads: ", threads);
@@ -70,9 +71,10 @@ TEST_CASE("fit's steps sharing one parallel region allocate nothing after the fi
     const auto batch = testing::blobs(32, 28, 10, 2);
     set_num_threads(2);
     std::size_t done = 0;
+    StepPlan plan(*net);
     const auto run = [&](std::size_t steps) {
-        detail::row_split_steps<Net, Net::layer_count - 1>(
-            *net, opt, batch.images.data(), batch.labels.data(), 32, 2, steps, [](std::size_t) {},
+        detail::row_split_steps(
+            plan, opt, batch.images.data(), batch.labels.data(), 32, 2, steps, [](std::size_t) {},
             [&](std::size_t, const BatchLoss&) { ++done; });
     };
     run(2);  // warm-up: the optimiser's moments, the row-split buffers, the parts' workspaces

@@ -118,7 +118,8 @@ TEST_CASE("a step split across threads matches the serial step, and repeats exac
         set_num_threads(threads);
         auto net = std::make_unique<Cnn>(seed(7));
         SGD opt(0.5f);
-        const BatchLoss loss = train_step(*net, opt, batch.images.data(), batch.labels.data(), 64);
+        StepPlan plan(*net);
+        const BatchLoss loss = train_step(plan, opt, batch.images.data(), batch.labels.data(), 64);
         set_num_threads(0);
         return std::pair{testing::parameter_values(*net), loss};
     };
@@ -148,11 +149,12 @@ TEST_CASE("train_step overwrites stale gradients: they equal those of a cleared,
         auto net = std::make_unique<Cnn>(seed(5));
         // Stale values everywhere, in the layers' gradients and in every part's (after a first step).
         SGD frozen(0.0f);  // lr 0: the parameters stay as they are, the step only computes gradients
+        StepPlan plan(*net);
         const auto other = testing::blobs(n, 28, 10, 12);  // leaves other gradients in every part
-        train_step(*net, frozen, other.images.data(), other.labels.data(), n);
+        train_step(plan, frozen, other.images.data(), other.labels.data(), n);
         net->visit_parameters(
             [](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 1e3f); });
-        train_step(*net, frozen, batch.images.data(), batch.labels.data(), n);
+        train_step(plan, frozen, batch.images.data(), batch.labels.data(), n);
         set_num_threads(0);
         const std::vector<float> got = testing::gradient_values(*net);
         REQUIRE(got.size() == expected.size());

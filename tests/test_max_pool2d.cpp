@@ -60,10 +60,10 @@ TEST_CASE("max-pooling then ReLU (the form Sequential runs) equals ReLU then max
     Relu::workspace relu_ws(n);
     relu.forward(x.data(), relu_out.data(), n, relu_ws, Pass::training);
     pool.forward(relu_out.data(), pooled.data(), n, pool_ws, Pass::training);
-    pool.forward_after_relu(x.data(), fused.data(), n, fused_ws);
+    pool.forward_then<ReLU::activation>(x.data(), fused.data(), n, fused_ws);
     for (std::size_t i = 0; i < fused.size(); ++i) REQUIRE(fused[i] == pooled[i]);
     pool.backward(relu_out.data(), pooled.data(), dy.data(), d_relu.data(), n, pool_ws);
     relu.backward(x.data(), relu_out.data(), d_relu.data(), dx.data(), n, relu_ws);
-    pool.backward_after_relu(fused.data(), dy.data(), dx_fused.data(), n, fused_ws);
+    pool.backward_then<ReLU::activation>(fused.data(), dy.data(), dx_fused.data(), n, fused_ws);
     for (std::size_t i = 0; i < dx.size(); ++i) REQUIRE(dx_fused[i] == dx[i]);
 }

@@ -32,11 +32,11 @@ using DenseFirst = Sequential<Input<32, 32, 1>, Flatten, Dense<1024, 64>, ReLU, 
 // The convolution holds most of the parameters: no layer is split by rows.
 using ConvHeavy = Sequential<Input<8, 8, 4>, Conv2D<3, 3, 4, 64>, ReLU, Flatten, Dense<2304, 1>>;
 
-static_assert(SeedCnn::row_split_layer == 4);
-static_assert(SeedMlp::row_split_layer == 1);
-static_assert(ConvToSoftmax::row_split_layer == 3);
-static_assert(DenseFirst::row_split_layer == 1);
-static_assert(ConvHeavy::row_split_layer == ConvHeavy::layer_count);
+static_assert(StepPlan<SeedCnn>::row_split_layer == 4);
+static_assert(StepPlan<SeedMlp>::row_split_layer == 1);
+static_assert(StepPlan<ConvToSoftmax>::row_split_layer == 3);
+static_assert(StepPlan<DenseFirst>::row_split_layer == 1);
+static_assert(StepPlan<ConvHeavy>::row_split_layer == ConvHeavy::layer_count);
 
 template <class Net>
 data::Dataset batch_for(std::size_t n, std::uint64_t seed_value) {
@@ -51,16 +51,16 @@ testing::BatchGradients row_split_gradients(const data::Dataset& batch, std::siz
     const std::size_t n = batch.size();
     set_num_threads(static_cast<int>(threads));
     auto net = std::make_unique<Net>(seed(3));
-    net->prepare_parts(threads);
+    StepPlan plan(*net);
+    plan.prepare_parts(threads);
     std::array<BatchLoss, 64> losses{};
     SGD frozen(0.0f);  // lr 0: the step leaves the parameters as they are and the gradients in the layers
-    constexpr std::size_t last = testing::trained_last<Net>;
     const auto other = batch_for<Net>(n, 99);
-    detail::row_split_step<Net, last>(*net, frozen, other.images.data(), other.labels.data(), n, threads, losses);
+    detail::row_split_step(plan, frozen, other.images.data(), other.labels.data(), n, threads, losses);
     net->visit_parameters(
         [](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 1e3f); });
     losses = {};
-    team = detail::row_split_step<Net, last>(*net, frozen, batch.images.data(), batch.labels.data(), n, threads,
+    team = detail::row_split_step(plan, frozen, batch.images.data(), batch.labels.data(), n, threads,
                                              losses);
     set_num_threads(0);
     return {testing::gradient_values(*net), total_loss(losses)};
@@ -135,9 +135,9 @@ struct StepsRun {
 StepsRun train_steps(const data::Dataset& data, std::size_t n, std::size_t steps, std::size_t threads,
                      bool one_region) {
     using Net = testing::SeedCnn;
-    constexpr std::size_t last = testing::trained_last<Net>;
     set_num_threads(static_cast<int>(threads));
     auto net = std::make_unique<Net>(seed(6));
+    StepPlan plan(*net);
     Adam opt(1e-2f);
     Buffer images(n * Net::input_shape::size);
     std::vector<std::uint8_t> labels(n);
@@ -148,7 +148,7 @@ StepsRun train_steps(const data::Dataset& data, std::size_t n, std::size_t steps
     };
     StepsRun run;
     if (one_region) {
-        detail::row_split_steps<Net, last>(*net, opt, images.data(), labels.data(), n, threads, steps, load,
+        detail::row_split_steps(plan, opt, images.data(), labels.data(), n, threads, steps, load,
                                            [&](std::size_t step, const BatchLoss& loss) {
                                                CHECK(step == run.losses.size());
                                                run.losses.push_back(loss);
@@ -157,7 +157,7 @@ StepsRun train_steps(const data::Dataset& data, std::size_t n, std::size_t steps
         for (std::size_t step = 0; step < steps; ++step) {
             load(step);
             std::array<BatchLoss, 64> losses{};
-            const std::size_t team = detail::row_split_step<Net, last>(*net, opt, images.data(), labels.data(), n,
+            const std::size_t team = detail::row_split_step(plan, opt, images.data(), labels.data(), n,
                                                                        threads, losses);
             run.losses.push_back(total_loss({losses.data(), team}));
         }
@@ -190,12 +190,12 @@ TEST_CASE("row split: an exception from loading a batch or from the step callbac
     const auto data = testing::blobs(40, 28, 10, 42);
     set_num_threads(2);
     auto net = std::make_unique<Net>(seed(7));
+    StepPlan plan(*net);
     Adam opt;
     std::vector<std::size_t> done_steps;
     const auto run = [&](std::size_t failing_load, std::size_t failing_done) {
         done_steps.clear();
-        detail::row_split_steps<Net, testing::trained_last<Net>>(
-            *net, opt, data.images.data(), data.labels.data(), 20, 2, 5,
+        detail::row_split_steps(plan, opt, data.images.data(), data.labels.data(), 20, 2, 5,
             [&](std::size_t step) {
                 if (step == failing_load) throw std::runtime_error("load " + std::to_string(step));
             },
@@ -223,6 +223,7 @@ TEST_CASE("row split: fit on 2 threads equals train_step batch by batch, the las
     set_num_threads(2);
     auto fitted = std::make_unique<Net>(seed(8));
     auto stepped = std::make_unique<Net>(seed(8));
+    StepPlan stepped_plan(*stepped);
     Adam fit_opt, step_opt;
     const History h = fit(*fitted, train, fit_opt,
                           {.epochs = 2, .batch = 32, .shuffle = false, .verbosity = Verbosity::silent});
@@ -231,7 +232,7 @@ TEST_CASE("row split: fit on 2 threads equals train_step batch by batch, the las
         loss_sum = 0.0;
         for (std::size_t first = 0; first < train.size(); first += 32) {
             const std::size_t n = std::min<std::size_t>(32, train.size() - first);
-            loss_sum += train_step(*stepped, step_opt, train.images.data() + first * Net::input_shape::size,
+            loss_sum += train_step(stepped_plan, step_opt, train.images.data() + first * Net::input_shape::size,
                                    train.labels.data() + first, n)
                             .loss_sum;
         }
@@ -244,20 +245,20 @@ TEST_CASE("row split: fit on 2 threads equals train_step batch by batch, the las
 
 TEST_CASE("row split: the gradients and the update do not depend on how the row blocks are split") {
     using Net = testing::SeedCnn;
-    constexpr std::size_t last = testing::trained_last<Net>;
     const auto batch = testing::blobs(24, 28, 10, 44);
     set_num_threads(2);
     const auto step_with = [&](std::size_t first_blocks) {
         auto net = std::make_unique<Net>(seed(9));
+        StepPlan plan(*net);
         Adam opt;
         std::array<BatchLoss, 64> losses{};
-        const std::size_t team = detail::row_split_step<Net, last>(*net, opt, batch.images.data(), batch.labels.data(),
+        const std::size_t team = detail::row_split_step(plan, opt, batch.images.data(), batch.labels.data(),
                                                                    12, 2, losses);
-        REQUIRE(net->row_split_state().balance.blocks() == 16);
-        if (team == 2) net->row_split_state().balance.assign({0, first_blocks, 16});
-        detail::row_split_step<Net, last>(*net, opt, batch.images.data() + 12 * 784, batch.labels.data() + 12, 12, 2,
+        REQUIRE(plan.row_split_state().balance.blocks() == 16);
+        if (team == 2) plan.row_split_state().balance.assign({0, first_blocks, 16});
+        detail::row_split_step(plan, opt, batch.images.data() + 12 * 784, batch.labels.data() + 12, 12, 2,
                                           losses);
-        if (team == 2) CHECK(net->row_split_state().balance.range(0).end == first_blocks);
+        if (team == 2) CHECK(plan.row_split_state().balance.range(0).end == first_blocks);
         return std::pair{testing::gradient_values(*net), testing::parameter_values(*net)};
     };
     const auto even = step_with(8);
@@ -272,28 +273,28 @@ TEST_CASE("row split: the gradients and the update do not depend on how the row 
 
 TEST_CASE("row split: the threads' buffers are sized by the batch, not by max_batch, and grow with it") {
     using Net = testing::SeedCnn;
-    constexpr std::size_t last = testing::trained_last<Net>;
     const auto data = testing::blobs(40, 28, 10, 45);
     set_num_threads(2);
     auto net = std::make_unique<Net>(seed(10));  // max_batch 256
+    StepPlan plan(*net);
     Adam opt;
     std::array<BatchLoss, 64> losses{};
-    const std::size_t team = detail::row_split_step<Net, last>(*net, opt, data.images.data(), data.labels.data(), 31, 2,
+    const std::size_t team = detail::row_split_step(plan, opt, data.images.data(), data.labels.data(), 31, 2,
                                                                losses);
     if (team == 2) {
-        CHECK(net->part_workspace(1).max_batch() == 16);  // the second thread's share of 31 samples at most
-        CHECK(net->row_split_state().rows == 31);
-        detail::row_split_step<Net, last>(*net, opt, data.images.data(), data.labels.data(), 12, 2, losses);
-        CHECK(net->part_workspace(1).max_batch() == 16);  // kept: a smaller batch fits
-        CHECK(net->row_split_state().rows == 31);
-        detail::row_split_step<Net, last>(*net, opt, data.images.data(), data.labels.data(), 40, 2, losses);
-        CHECK(net->part_workspace(1).max_batch() == 20);  // grown for a larger one
-        CHECK(net->row_split_state().rows == 40);
+        CHECK(plan.part_workspace(1).max_batch() == 16);  // the second thread's share of 31 samples at most
+        CHECK(plan.row_split_state().rows == 31);
+        detail::row_split_step(plan, opt, data.images.data(), data.labels.data(), 12, 2, losses);
+        CHECK(plan.part_workspace(1).max_batch() == 16);  // kept: a smaller batch fits
+        CHECK(plan.row_split_state().rows == 31);
+        detail::row_split_step(plan, opt, data.images.data(), data.labels.data(), 40, 2, losses);
+        CHECK(plan.part_workspace(1).max_batch() == 20);  // grown for a larger one
+        CHECK(plan.row_split_state().rows == 40);
     } else {
         MESSAGE("one thread only: no part workspaces to check");
     }
     set_num_threads(0);
-    net->prepare_parts(3, 8);  // a new part gets what is asked; existing ones are never shrunk
-    CHECK(net->part_workspace(2).max_batch() == 8);
-    CHECK(net->part_workspace(1).max_batch() >= 8);
+    plan.prepare_parts(3, 8);  // a new part gets what is asked; existing ones are never shrunk
+    CHECK(plan.part_workspace(2).max_batch() == 8);
+    CHECK(plan.part_workspace(1).max_batch() >= 8);
 }

@@ -7,6 +7,7 @@
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/core/permutation.hpp"
 #include "ctnn/core/random.hpp"
+#include "ctnn/core/range.hpp"
 #include "ctnn/core/shape.hpp"
 #include "ctnn/core/tensor.hpp"
 
@@ -19,8 +20,10 @@
 #include "ctnn/layers/max_pool2d.hpp"
 #include "ctnn/layers/permute.hpp"
 #include "ctnn/layers/relu.hpp"
+#include "ctnn/layers/residual.hpp"
 #include "ctnn/layers/softmax.hpp"
 
+#include "ctnn/network/chain.hpp"
 #include "ctnn/network/sequential.hpp"
 #include "ctnn/network/summary.hpp"
 #include "ctnn/io/model_file.hpp"
@@ -32,3 +35,6 @@
 #include "ctnn/train/loss.hpp"
 #include "ctnn/train/metrics.hpp"
 #include "ctnn/train/sgd.hpp"
+#include "ctnn/train/step_plan.hpp"
+#include "ctnn/train/thresholds.hpp"
+#include "ctnn/train/train_step.hpp"

@@ -1,3 +1,5 @@
+// EXPECT: Conv2D input channels do not match the previous layer's output
+// EXPECT: Conv2D<3, 3, 1, 32(, 1, ctnn::Padding::valid)?>::bind<ctnn::Shape<28, 28, 3> ?>
 // Must not compile: a one-channel Conv2D on an RGB image. The diagnostic must name Conv2D<3, 3, 1, 32> and
 // Shape<28, 28, 3>.
 #include <ctnn/ctnn.hpp>

@@ -1,3 +1,5 @@
+// EXPECT: Conv2D kernel is larger than its input image
+// EXPECT: Conv2D<3, 3, 1, 4(, 1, ctnn::Padding::valid)?>::bind<ctnn::Shape<2, 2, 1> ?>
 // Must not compile: a 3x3 kernel on a 2x2 image (valid padding). The diagnostic must name
 // Conv2D<3, 3, 1, 4> and Shape<2, 2, 1>.
 #include <ctnn/ctnn.hpp>

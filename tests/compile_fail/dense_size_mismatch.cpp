@@ -1,3 +1,5 @@
+// EXPECT: Dense input size does not match the previous layer's output
+// EXPECT: Dense<784, 128>::bind<ctnn::Shape<21632> ?>
 // Must not compile: Dense<784, 128> after a Flatten that yields Shape<21632> (the 26x26x32 convolution output
 // was never pooled). The diagnostic must name Dense<784, 128> and Shape<21632>.
 #include <ctnn/ctnn.hpp>

@@ -1,3 +1,5 @@
+// EXPECT: Dense expects a flat input: put Flatten before it
+// EXPECT: Dense<784, 128>::bind<ctnn::Shape<26, 26, 32> ?>
 // Must not compile: Dense<784, 128> straight after a convolution that yields Shape<26, 26, 32> (Flatten
 // forgotten). The diagnostic must say to put Flatten before it and name Shape<26, 26, 32>.
 #include <ctnn/ctnn.hpp>

@@ -1,3 +1,5 @@
+// EXPECT: MaxPool2D window is larger than its input image
+// EXPECT: MaxPool2D<2>::bind<ctnn::Shape<1, 1, 8> ?>
 // Must not compile: pooling until nothing is left, 26 -> 13 -> 6 -> 3 -> 1, then a fifth 2x2 window on a
 // 1x1 image. The diagnostic must name MaxPool2D<2> and Shape<1, 1, 8>.
 #include <ctnn/ctnn.hpp>

@@ -1,3 +1,5 @@
+// EXPECT: Permute size does not match the previous layer's output
+// EXPECT: Permute<perm>::bind<ctnn::Shape<28, 28, 1> ?>
 // Must not compile: a permutation of 100 features in front of 784-pixel images. The diagnostic must name
 // Permute<perm> and Shape<28, 28, 1>.
 #include <ctnn/ctnn.hpp>

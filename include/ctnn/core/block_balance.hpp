@@ -16,7 +16,7 @@ namespace ctnn {
 
 class BlockBalance {
 public:
-    static constexpr std::size_t max_threads = 64;
+    static constexpr std::size_t max_threads = max_team_threads;
 
     // `blocks` blocks (at least `threads`) over `threads` threads, split evenly; forgets the measured speeds.
     void reset(std::size_t blocks, std::size_t threads) noexcept {

@@ -6,6 +6,8 @@
 #include <atomic>
 #include <cstddef>
 
+#include "ctnn/core/range.hpp"
+
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -18,6 +20,10 @@ inline int& thread_setting() noexcept {
     return threads;
 }
 }  // namespace detail
+
+// The most threads a team of ctnn's works with: fixed-size per-thread slots (losses, block balance) hold this
+// many. Beyond it a team runs with this many threads.
+inline constexpr std::size_t max_team_threads = 64;
 
 // Number of threads ctnn's kernels use (1 without OpenMP).
 inline int num_threads() noexcept {
@@ -124,22 +130,6 @@ void parallel_team(std::size_t max_threads, Body&& body) {
     }
 #endif
     body(Team(0, 1, barrier));
-}
-
-// [begin, end) of part `part` when `count` items are split into `parts` nearly equal contiguous ranges,
-// each a multiple of `granule` except the last.
-struct Range {
-    std::size_t begin, end;
-};
-constexpr Range split_range(std::size_t count, std::size_t part, std::size_t parts,
-                            std::size_t granule = 1) noexcept {
-    const std::size_t units = (count + granule - 1) / granule;
-    const std::size_t base = units / parts, extra = units % parts;
-    const std::size_t first = part * base + (part < extra ? part : extra);
-    const std::size_t len = base + (part < extra ? 1 : 0);
-    const std::size_t b = first * granule;
-    const std::size_t e = (first + len) * granule;
-    return {b < count ? b : count, e < count ? e : count};
 }
 
 }  // namespace ctnn

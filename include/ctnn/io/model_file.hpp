@@ -8,9 +8,10 @@
 //   8         4      u32 format version (1)
 //   12        8      u64 architecture hash: Net::architecture_hash, computed at compile time from the network type
 //   20        4      u32 tensor count T
-//   24               tensor table, T entries in visit_parameters order, each:
+//   24               tensor table, T entries: the trainable tensors in visit_parameters order, then the
+//                    non-trainable state (BatchNorm's running statistics) in visit_state order, each:
 //                      u32 layer index (position after Input, parameter-free layers counted)
-//                      u32 name length L, then L bytes of name ("weights", "bias"), no terminator
+//                      u32 name length L, then L bytes of name ("weights", "running_mean"), no terminator
 //                      u32 rank R, then R x u64 dims
 //                      u64 element count (the product of the dims)
 //   ...              payload: every tensor's elements as IEEE-754 float32, in table order, no padding
@@ -20,7 +21,7 @@
 // field: the file opens; it holds the fixed 24-byte header; magic; version; architecture hash; tensor count;
 // each table entry against the network's own; the exact file size the table implies; the checksum. The payload
 // is staged in a buffer and reaches the network only once every check has passed, so a failed load leaves the
-// network's parameters exactly as they were.
+// network's parameters and state exactly as they were.
 //
 // save() writes FILE.tmp-<pid>-<n> in FILE's directory, flushes it to disk, then renames it over FILE: a crash,
 // a full disk or a bad path never leaves a half-written model where a good one used to be.
@@ -145,16 +146,21 @@ struct NetworkTensors {
     std::uint64_t element_total = 0;
 };
 
+// Trainable tensors first, then the non-trainable state (running statistics) of networks that have some.
 template <SavableNetwork Net>
 NetworkTensors tensors_of(Net& net) {
     NetworkTensors out;
-    net.visit_parameters([&](std::size_t layer_index, const ParameterView& p) {
-        TensorRecord record{static_cast<std::uint32_t>(layer_index), std::string(p.name), {}, p.value.size()};
-        record.dims.assign(p.shape.begin(), p.shape.end());
+    const auto add = [&](std::size_t layer_index, std::string_view name, std::span<float> value,
+                         std::span<const std::size_t> shape) {
+        TensorRecord record{static_cast<std::uint32_t>(layer_index), std::string(name), {}, value.size()};
+        record.dims.assign(shape.begin(), shape.end());
         out.records.push_back(std::move(record));
-        out.values.push_back(p.value);
-        out.element_total += p.value.size();
-    });
+        out.values.push_back(value);
+        out.element_total += value.size();
+    };
+    net.visit_parameters([&](std::size_t layer, const ParameterView& p) { add(layer, p.name, p.value, p.shape); });
+    if constexpr (requires { net.visit_state([](std::size_t, const StateView&) {}); })
+        net.visit_state([&](std::size_t layer, const StateView& v) { add(layer, v.name, v.value, v.shape); });
     return out;
 }
 

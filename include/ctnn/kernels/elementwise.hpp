@@ -59,6 +59,15 @@ inline void add_to(float* y, const float* x, std::size_t n) noexcept {
     for (; i < n; ++i) y[i] += x[i];
 }
 
+// out[i] = a[i] + b[i] (a residual block's shortcut, forward and backward).
+inline void add(const float* a, const float* b, float* out, std::size_t n) noexcept {
+    using detail::vec;
+    std::size_t i = 0;
+    for (; i + detail::lanes <= n; i += detail::lanes)
+        (vec::load_unaligned(a + i) + vec::load_unaligned(b + i)).store_unaligned(out + i);
+    for (; i < n; ++i) out[i] = a[i] + b[i];
+}
+
 // out[c] (+)= sum over rows of x[r, c]  (the bias gradient). Rows are added in order, so the result does not
 // depend on the vector width's tail split.
 inline void sum_rows(const float* x, std::size_t rows, std::size_t cols, float* out, bool accumulate) noexcept {

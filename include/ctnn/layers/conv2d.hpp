@@ -33,7 +33,7 @@ struct Conv2D {
     static constexpr std::size_t parameter_count = patch_size * Cout + Cout;
 
     template <ShapeType InputShape>
-    class bind {
+    class bind : public Stateless {
         static_assert(InputShape::rank == 3 || shape_mismatch<Conv2D, InputShape>::value,
                       "Conv2D expects an image (height x width x channels)");
         static constexpr std::size_t in_height = InputShape::dims[0];
@@ -63,10 +63,10 @@ struct Conv2D {
         static constexpr std::size_t flops_per_sample = 2 * patch_size * Cout * out_height * out_width;
         static constexpr std::string_view kind = "Conv2D";
         static constexpr std::uint64_t fingerprint =
-            detail::fingerprint_of<KH, KW, Cin, Cout, Stride, static_cast<std::size_t>(Pad)>(kind);
+            layer_fingerprint<KH, KW, Cin, Cout, Stride, static_cast<std::size_t>(Pad)>(kind);
         static std::string name() {
-            if constexpr (Stride == 1 && Pad == Padding::valid) return detail::template_name<KH, KW, Cin, Cout>(kind);
-            std::string text = detail::template_name<KH, KW, Cin, Cout, Stride>(kind);
+            if constexpr (Stride == 1 && Pad == Padding::valid) return layer_name<KH, KW, Cin, Cout>(kind);
+            std::string text = layer_name<KH, KW, Cin, Cout, Stride>(kind);
             text.insert(text.size() - 1, Pad == Padding::same ? ",same" : ",valid");
             return text;
         }
@@ -109,14 +109,14 @@ struct Conv2D {
         }
 
         // dW += patches^T dy, db += sums of dy, dx = col2im(dy W^T) unless dx is null (the first layer's
-        // input gradient is never needed in training). `gradients` and `update` as in Dense::backward.
+        // input gradient is never needed in training).
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& ws, float* gradients = nullptr, GradientUpdate update = GradientUpdate::accumulate) {
+                      workspace& ws, GradientTarget target = {}) {
             ws.reserve_for_threads();
-            float* dw = gradients != nullptr ? gradients : weights_gradient.data();
-            float* db = gradients != nullptr ? gradients + patch_size * Cout : bias_gradient.data();
+            float* dw = target.at(0, weights_gradient.data());
+            float* db = target.at(patch_size * Cout, bias_gradient.data());
             // The convolution kernel accumulates tile by tile; its few parameters are cleared first instead.
-            if (update == GradientUpdate::overwrite) {
+            if (!target.accumulates()) {
                 std::fill_n(dw, patch_size * Cout, 0.0f);
                 std::fill_n(db, Cout, 0.0f);
             }

@@ -20,7 +20,7 @@ struct Dense {
     static constexpr std::size_t parameter_count = In * Out + Out;
 
     template <ShapeType InputShape>
-    class bind {
+    class bind : public Stateless {
         static_assert(InputShape::rank == 1 || shape_mismatch<Dense, InputShape>::value,
                       "Dense expects a flat input: put Flatten before it");
         // Checked only for flat inputs, so that a missing Flatten reports one error, not two.
@@ -33,8 +33,8 @@ struct Dense {
         using workspace = NoWorkspace;
         static constexpr std::size_t parameter_count = Dense::parameter_count;
         static constexpr std::string_view kind = "Dense";
-        static constexpr std::uint64_t fingerprint = detail::fingerprint_of<In, Out>(kind);
-        static std::string name() { return detail::template_name<In, Out>(kind); }
+        static constexpr std::uint64_t fingerprint = layer_fingerprint<In, Out>(kind);
+        static std::string name() { return layer_name<In, Out>(kind); }
         static constexpr std::size_t flops_per_sample = 2 * In * Out;  // forward multiply-adds x 2
 
         Tensor<Shape<In, Out>> weights{};
@@ -57,43 +57,40 @@ struct Dense {
 
         void forward(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const noexcept {
             forward_rows(x, y, n, Range{0, In});
-            kernels::add_bias(y, bias.data(), n, Out);
+            finish_rows(y, n);
         }
 
-        // dW += x^T dy, db += column sums of dy (= with GradientUpdate::overwrite), dx = dy W^T (skipped when
-        // dx is null). The gradients go to this layer's own tensors, or to `gradients` ([weights | bias],
-        // parameter_count floats) when given: data-parallel training gives each thread its own.
+        // dW (+)= x^T dy, db (+)= column sums of dy, dx = dy W^T (skipped when dx is null).
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& /*ws*/, float* gradients = nullptr,
-                      GradientUpdate update = GradientUpdate::accumulate) noexcept {
-            backward_rows(x, dy, dx, n, Range{0, In}, update, gradients);
-            backward_bias(dy, n, update, gradients);
+                      workspace& /*ws*/, GradientTarget target = {}) noexcept {
+            backward_rows(x, dy, dx, n, Range{0, In}, target);
+            finish_rows_backward(dy, n, target);
         }
 
-        // forward and backward by ranges of W's input rows, for threads that split W that way (train_step
-        // does, for a layer holding most of a network's parameters): each thread then reads and writes only its
-        // rows of W and of their gradient. x and dx have In columns; `rows` is a range of [0, In).
-        // y = x[:, rows] W[rows, :], without the bias: the threads' partial outputs are summed by the caller.
+        // RowSplittable: forward and backward by ranges of W's input rows, for threads that split W that way
+        // (each then reads and writes only its rows of W and of their gradient). x and dx have In columns;
+        // `rows` is a range of [0, In). y = x[:, rows] W[rows, :], without the bias: the caller sums the
+        // partial outputs of all ranges, then calls finish_rows once.
+        static constexpr std::size_t row_width = Out;
         void forward_rows(const float* x, float* y, std::size_t n, Range rows) const noexcept {
             kernels::gemm(kernels::Trans::no, kernels::Trans::no, n, Out, rows.end - rows.begin, x + rows.begin, In,
                           weights.data() + rows.begin * Out, Out, y, Out);
         }
-        // dW[rows, :] (+)= x[:, rows]^T dy; dx[:, rows] = dy W[rows, :]^T unless dx is null. `gradients` as in
-        // backward.
+        void finish_rows(float* y, std::size_t n) const noexcept { kernels::add_bias(y, bias.data(), n, Out); }
+        // dW[rows, :] (+)= x[:, rows]^T dy; dx[:, rows] = dy W[rows, :]^T unless dx is null.
         void backward_rows(const float* x, const float* dy, float* dx, std::size_t n, Range rows,
-                           GradientUpdate update, float* gradients = nullptr) noexcept {
+                           GradientTarget target) noexcept {
             const std::size_t count = rows.end - rows.begin;
-            float* dw = gradients != nullptr ? gradients : weights_gradient.data();
+            float* dw = target.at(0, weights_gradient.data());
             kernels::gemm(kernels::Trans::yes, kernels::Trans::no, count, Out, n, x + rows.begin, In, dy, Out,
-                          dw + rows.begin * Out, Out, update == GradientUpdate::accumulate);
+                          dw + rows.begin * Out, Out, target.accumulates());
             if (dx != nullptr)
                 kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, count, Out, dy, Out,
                               weights.data() + rows.begin * Out, Out, dx + rows.begin, In);
         }
-        // db (+)= column sums of dy. `gradients` as in backward.
-        void backward_bias(const float* dy, std::size_t n, GradientUpdate update, float* gradients = nullptr) noexcept {
-            float* db = gradients != nullptr ? gradients + In * Out : bias_gradient.data();
-            kernels::sum_rows(dy, n, Out, db, update == GradientUpdate::accumulate);
+        // db (+)= column sums of dy.
+        void finish_rows_backward(const float* dy, std::size_t n, GradientTarget target) noexcept {
+            kernels::sum_rows(dy, n, Out, target.at(In * Out, bias_gradient.data()), target.accumulates());
         }
 
         template <class F>

@@ -24,9 +24,9 @@ struct Dropout {
         using output_shape = InputShape;
         static constexpr std::string_view kind = "Dropout";
         static constexpr std::uint64_t fingerprint =
-            detail::fingerprint_of<static_cast<std::size_t>(Rate::num), static_cast<std::size_t>(Rate::den)>(kind);
+            layer_fingerprint<static_cast<std::size_t>(Rate::num), static_cast<std::size_t>(Rate::den)>(kind);
         static std::string name() {
-            return detail::template_name<static_cast<std::size_t>(Rate::num), static_cast<std::size_t>(Rate::den)>(
+            return layer_name<static_cast<std::size_t>(Rate::num), static_cast<std::size_t>(Rate::den)>(
                 kind);
         }
 
@@ -48,7 +48,7 @@ struct Dropout {
             kernels::multiply(x, ws.mask.data(), y, count);
         }
         void backward(const float* /*x*/, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& ws) noexcept {
+                      workspace& ws, GradientTarget /*target*/ = {}) noexcept {
             if (dx != nullptr) kernels::multiply(dy, ws.mask.data(), dx, n * InputShape::size);
         }
     };

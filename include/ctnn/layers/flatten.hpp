@@ -17,7 +17,7 @@ struct Flatten {
         using output_shape = Shape<InputShape::size>;
         using workspace = NoWorkspace;
         static constexpr std::string_view kind = "Flatten";
-        static constexpr std::uint64_t fingerprint = detail::fingerprint_of<>(kind);
+        static constexpr std::uint64_t fingerprint = layer_fingerprint<>(kind);
         static std::string name() { return std::string(kind); }
         // Sequential lets this layer share the previous layer's buffer instead of calling forward/backward.
         static constexpr bool reshapes_only = true;
@@ -26,7 +26,7 @@ struct Flatten {
             std::copy_n(x, n * InputShape::size, y);
         }
         void backward(const float* /*x*/, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& /*ws*/) noexcept {
+                      workspace& /*ws*/, GradientTarget /*target*/ = {}) noexcept {
             if (dx != nullptr) std::copy_n(dy, n * InputShape::size, dx);
         }
     };

@@ -32,9 +32,9 @@ struct MaxPool2D {
         using input_shape = InputShape;
         using output_shape = Shape<out_height, out_width, channels>;
         static constexpr std::string_view kind = "MaxPool2D";
-        static constexpr std::uint64_t fingerprint = detail::fingerprint_of<K, Stride>(kind);
+        static constexpr std::uint64_t fingerprint = layer_fingerprint<K, Stride>(kind);
         static std::string name() {
-            return K == Stride ? detail::template_name<K>(kind) : detail::template_name<K, Stride>(kind);
+            return K == Stride ? layer_name<K>(kind) : layer_name<K, Stride>(kind);
         }
         static constexpr kernels::PoolGeometry geometry{in_height, in_width, channels, K, Stride, out_height,
                                                         out_width};
@@ -51,21 +51,23 @@ struct MaxPool2D {
             kernels::max_pool2d(geometry, x, y, ws.argmax.data(), n);
         }
         void backward(const float* /*x*/, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& ws) noexcept {
+                      workspace& ws, GradientTarget /*target*/ = {}) noexcept {
             if (dx != nullptr) kernels::max_pool2d_backward(geometry, dy, ws.argmax.data(), dx, n);
         }
 
-        // ReLU then max-pooling equals max-pooling then ReLU, values and gradients alike (ReLU keeps the order
-        // of positive values; a window whose maximum is <= 0 passes no gradient either way). Sequential uses
-        // this form for the pair, so the ReLU touches a quarter of the data and needs no pass of its own.
-        void forward_after_relu(const float* x, float* y, std::size_t n, workspace& ws) const noexcept {
+        // The pooling followed by the activation A (AbsorbsActivation). A chain runs a non-decreasing A placed
+        // before the pooling this way: max(A(x)) = A(max(x)) for non-decreasing A, and the gradients agree as
+        // well (for ReLU a window whose maximum is <= 0 passes no gradient either way), so A touches a quarter
+        // of the data and needs no pass of its own. y is the output of this pair.
+        template <Activation A>
+        void forward_then(const float* x, float* y, std::size_t n, workspace& ws) const noexcept {
             kernels::max_pool2d(geometry, x, y, ws.argmax.data(), n);
-            kernels::relu(y, y, n * output_shape::size);
+            A::apply(y, y, n * output_shape::size);
         }
-        void backward_after_relu(const float* y, const float* dy, float* dx, std::size_t n,
-                                 workspace& ws) noexcept {
+        template <Activation A>
+        void backward_then(const float* y, const float* dy, float* dx, std::size_t n, workspace& ws) noexcept {
             if (dx == nullptr) return;
-            kernels::relu_backward(y, dy, ws.masked_gradient.data(), n * output_shape::size);
+            A::apply_backward(y, dy, ws.masked_gradient.data(), n * output_shape::size);
             kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data(), dx, n);
         }
     };

@@ -30,18 +30,18 @@ struct Permute {
         using workspace = NoWorkspace;
         static constexpr std::string_view kind = "Permute";
         static constexpr std::uint64_t fingerprint = [] {
-            std::uint64_t h = detail::fingerprint_of<size>(kind);
-            for (std::uint32_t v : Perm.index) h = detail::fnv_mix(h, v);
+            std::uint64_t h = layer_fingerprint<size>(kind);
+            for (std::uint32_t v : Perm.index) h = fingerprint_mix(h, v);
             return h;
         }();
-        static std::string name() { return detail::template_name<size>(kind); }
+        static std::string name() { return layer_name<size>(kind); }
 
         void forward(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const noexcept {
             apply_permutation(Perm, x, y, n);
         }
         // The adjoint of a gather is the scatter by the same indices.
         void backward(const float* /*x*/, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& /*ws*/) noexcept {
+                      workspace& /*ws*/, GradientTarget /*target*/ = {}) noexcept {
             if (dx != nullptr) apply_permutation_transposed(Perm.index, dy, dx, n);
         }
     };

@@ -21,14 +21,15 @@ struct Softmax {
         using output_shape = InputShape;
         using workspace = NoWorkspace;
         static constexpr std::string_view kind = "Softmax";
-        static constexpr std::uint64_t fingerprint = detail::fingerprint_of<>(kind);
+        static constexpr std::uint64_t fingerprint = layer_fingerprint<>(kind);
         static std::string name() { return std::string(kind); }
+        static constexpr bool produces_probabilities = true;
 
         void forward(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const noexcept {
             kernels::softmax_rows(x, y, n, InputShape::size);
         }
         void backward(const float* /*x*/, const float* y, const float* dy, float* dx, std::size_t n,
-                      workspace& /*ws*/) noexcept {
+                      workspace& /*ws*/, GradientTarget /*target*/ = {}) noexcept {
             if (dx != nullptr) kernels::softmax_rows_backward(y, dy, dx, n, InputShape::size);
         }
     };

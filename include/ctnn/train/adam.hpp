@@ -22,11 +22,11 @@ public:
         begin_step(net);
         update(net, [](std::size_t /*layer*/, std::size_t n, auto&& f) { detail::for_each_range(n, f); });
     }
-    // The same update, called by every thread of a parallel_team (train_step's row split), each doing its
-    // share (detail::TeamShares: the for_each_range split unless one tensor is assigned otherwise); no parallel
+    // The same update, called by every thread of a parallel_team (the training engine's row split), each doing its
+    // share (UpdateShares: an even split of large tensors unless one tensor is assigned otherwise); no parallel
     // region of its own.
     template <class Net>
-    void step(Net& net, const Team& team, const detail::TeamShares& shares = {}) {
+    void step(Net& net, const Team& team, const UpdateShares& shares = {}) {
         if (team.thread() == 0) begin_step(net);
         team.sync();
         update(net, [&](std::size_t layer, std::size_t n, auto&& f) { shares.for_share(team, layer, n, f); });

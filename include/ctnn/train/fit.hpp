@@ -23,7 +23,8 @@
 #include "ctnn/train/loss.hpp"
 #include "ctnn/train/metrics.hpp"
 #include "ctnn/train/progress.hpp"
-#include "ctnn/train/row_split_step.hpp"
+#include "ctnn/train/step_plan.hpp"
+#include "ctnn/train/train_step.hpp"
 
 namespace ctnn {
 
@@ -47,10 +48,6 @@ struct FitOptions {
     std::function<bool(const EpochRecord&)> on_epoch_end = {};
 };
 
-// An optimiser updates every parameter of a network from its accumulated gradients.
-template <class O, class Net>
-concept OptimizerFor = requires(O& optimizer, Net& net) { optimizer.step(net); };
-
 namespace detail {
 
 template <class Net>
@@ -66,93 +63,6 @@ void check_dataset(const data::Dataset& d, std::string_view what) {
 }
 
 }  // namespace detail
-
-// Work per thread below which splitting a batch costs more than it saves: waking a second thread and
-// reducing its gradients takes tens of microseconds (the seed MLP's batch of 32, ~20 MFLOP, runs slower on
-// two threads; the seed CNN's, ~170 MFLOP, faster).
-inline constexpr std::size_t min_flops_per_thread = std::size_t{40} << 20;
-
-namespace detail {
-
-// Forward, loss and backward of n samples split into up to `parts` contiguous parts, one per thread, each
-// with its own workspace and gradients, reduced in part order; returns the number of parts that ran.
-template <class Net, std::size_t Last>
-std::size_t sample_split_forward_backward(Net& net, const float* images, const std::uint8_t* labels, std::size_t n,
-                                          std::size_t parts, std::span<BatchLoss> losses) {
-    auto run_part = [&](std::size_t part, std::size_t part_count) {
-        const Range range = split_range(n, part, part_count);
-        const std::size_t count = range.end - range.begin;
-        float* gradients = net.part_gradients(part);  // null for part 0: the layers' own
-        if (count == 0) {  // more parts than samples: this part adds nothing to the sum
-            if (gradients != nullptr) std::fill_n(gradients, Net::parameter_count, 0.0f);
-            else net.zero_gradients();
-            return;
-        }
-        auto& ws = net.part_workspace(part);
-        const float* x = images + range.begin * Net::input_shape::size;
-        const std::span<const float> output = net.forward(x, count, ws, Pass::training);
-        float* loss_gradient = ws.output_gradient().data();
-        losses[part] = network_loss<Net>(output, labels + range.begin, count, loss_gradient, n);
-        // Overwriting spares clearing every gradient first (a pass over all parameters per step and part).
-        net.backward(x, loss_gradient, count, ws, Last, nullptr, gradients, GradientUpdate::overwrite);
-    };
-    if (parts == 1) {
-        run_part(0, 1);
-        return 1;
-    }
-    std::size_t used_parts = parts;
-    parallel_parts(parts, [&](std::size_t part, std::size_t part_count) {
-        if (part == 0) used_parts = part_count;
-        run_part(part, part_count);
-    });
-    net.reduce_part_gradients(used_parts);
-    return used_parts;
-}
-
-// The back-propagation of a network starts here: a final Softmax is folded into the loss gradient.
-template <class Net>
-inline constexpr std::size_t last_trained_layer =
-    ends_with_softmax<Net> ? Net::layer_count - 2 : Net::layer_count - 1;
-
-// Threads a training step of n samples uses: ctnn's thread count, unless the step is too small to share.
-template <class Net>
-std::size_t step_parts(std::size_t n) {
-    const std::size_t step_flops = 3 * Net::forward_flops_per_sample * n;  // forward + backward ~ 3x forward
-    return std::clamp<std::size_t>(std::min<std::size_t>(static_cast<std::size_t>(num_threads()), max_step_parts),
-                                   1, std::max<std::size_t>(step_flops / min_flops_per_thread, 1));
-}
-
-// Whether train_step splits a step of n samples by the weight rows of the network's dominant Dense layer.
-template <class Net>
-bool splits_rows(std::size_t n) {
-    return Net::row_split_layer <= last_trained_layer<Net> && step_parts<Net>(n) > 1;
-}
-
-}  // namespace detail
-
-// One optimisation step on a batch of n samples: forward, loss, backward, update. With several threads the
-// batch is split into contiguous parts, one per thread, each with its own workspace and gradients, reduced
-// in part order: one parallel region per step (coarse enough for two cores), results fixed by the thread
-// count. A network with one dominant Dense layer has that layer split by weight rows instead
-// (row_split_step.hpp). Allocates nothing once the optimiser and the parts have been created (first step).
-template <class Net, class Optimizer>
-    requires OptimizerFor<Optimizer, Net>
-BatchLoss train_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels, std::size_t n) {
-    static_assert(!detail::ends_with_softmax<Net> || Net::layer_count >= 2, "a network cannot be only a Softmax");
-    constexpr std::size_t last = detail::last_trained_layer<Net>;
-    const std::size_t parts = detail::step_parts<Net>(n);
-    net.prepare_parts(parts, detail::samples_per_part(n));
-    std::array<BatchLoss, detail::max_step_parts> losses{};
-    std::size_t used_parts = 0;
-    if constexpr (Net::row_split_layer <= last)
-        if (detail::splits_rows<Net>(n))
-            used_parts = detail::row_split_step<Net, last>(net, optimizer, images, labels, n, parts, losses);
-    if (used_parts == 0) {
-        used_parts = detail::sample_split_forward_backward<Net, last>(net, images, labels, n, parts, losses);
-        optimizer.step(net);
-    }
-    return total_loss({losses.data(), used_parts});
-}
 
 // Loss, accuracy and confusion matrix of `net` on `d`, in batches of up to the network's max_batch.
 template <class Net>
@@ -179,10 +89,14 @@ Evaluation evaluate(Net& net, const data::Dataset& d) {
     return result;
 }
 
-// Trains `net` on `train` for options.epochs epochs; returns the per-epoch history.
-template <class Net, class Optimizer>
+// Trains plan.network() on `train` for options.epochs epochs, each step spread over threads as `plan` says;
+// returns the per-epoch history.
+template <class Net, class Reducer, class Optimizer>
     requires OptimizerFor<Optimizer, Net>
-History fit(Net& net, const data::Dataset& train, Optimizer& optimizer, const FitOptions& options = {}) {
+History fit(StepPlan<Net, Reducer>& plan, const data::Dataset& train, Optimizer& optimizer,
+            const FitOptions& options = {}) {
+    using Plan = StepPlan<Net, Reducer>;
+    Net& net = plan.network();
     detail::check_dataset<Net>(train, "fit");
     if (options.validation != nullptr) detail::check_dataset<Net>(*options.validation, "fit (validation)");
     if (options.batch == 0 || options.batch > net.max_batch())
@@ -216,14 +130,12 @@ History fit(Net& net, const data::Dataset& train, Optimizer& optimizer, const Fi
         };
         std::size_t first = 0;
         // The full batches of a row-split network share one parallel region; train_step opens one per step.
-        if constexpr (Net::row_split_layer <= detail::last_trained_layer<Net> &&
-                      detail::TeamOptimizer<Optimizer, Net>) {
+        if constexpr (Plan::has_row_split && detail::TeamOptimizer<Optimizer, Net>) {
             const std::size_t full_batches = train.size() / options.batch;
-            if (full_batches > 0 && detail::splits_rows<Net>(options.batch)) {
+            if (full_batches > 0 && Plan::splits_rows(options.batch)) {
                 const std::size_t n = options.batch;
-                detail::row_split_steps<Net, detail::last_trained_layer<Net>>(
-                    net, optimizer, batch_images.data(), batch_labels.data(), n, detail::step_parts<Net>(n),
-                    full_batches,
+                detail::row_split_steps(
+                    plan, optimizer, batch_images.data(), batch_labels.data(), n, Plan::parts_for(n), full_batches,
                     [&](std::size_t step) {
                         data::gather_batch(train, order, step * n, n, batch_images.data(), batch_labels.data());
                     },
@@ -234,7 +146,7 @@ History fit(Net& net, const data::Dataset& train, Optimizer& optimizer, const Fi
         for (; first < train.size(); first += options.batch) {
             const std::size_t n = std::min(options.batch, train.size() - first);
             data::gather_batch(train, order, first, n, batch_images.data(), batch_labels.data());
-            add_step(n, train_step(net, optimizer, batch_images.data(), batch_labels.data(), n));
+            add_step(n, train_step(plan, optimizer, batch_images.data(), batch_labels.data(), n));
         }
         EpochRecord record;
         record.epoch = epoch;
@@ -253,6 +165,14 @@ History fit(Net& net, const data::Dataset& train, Optimizer& optimizer, const Fi
         if (options.on_epoch_end && !options.on_epoch_end(record)) break;
     }
     return history;
+}
+
+// Trains `net` with a StepPlan of its own (made for this call: its buffers are allocated on the first steps).
+template <class Net, class Optimizer>
+    requires OptimizerFor<Optimizer, Net>
+History fit(Net& net, const data::Dataset& train, Optimizer& optimizer, const FitOptions& options = {}) {
+    StepPlan<Net> plan(net);
+    return fit(plan, train, optimizer, options);
 }
 
 // The class of one sample and the probabilities behind it.

@@ -8,6 +8,8 @@
 #include <span>
 #include <string_view>
 
+#include "ctnn/layers/layer.hpp"
+
 namespace ctnn {
 
 // Sum of the per-sample losses and the number of correct arg-max predictions over a batch.
@@ -75,8 +77,9 @@ inline BatchLoss cross_entropy_from_probabilities(const float* probabilities, co
 
 namespace detail {
 
+// Whether the network's last layer turns logits into probabilities (Softmax): its loss then takes those.
 template <class Net>
-constexpr bool ends_with_softmax = Net::template layer_type<Net::layer_count - 1>::kind == std::string_view("Softmax");
+constexpr bool ends_with_softmax = ProducesProbabilities<typename Net::template layer_type<Net::layer_count - 1>>;
 
 // Loss (and, when gradient is not null, the gradient that starts back-propagation) for a network's output.
 template <class Net>

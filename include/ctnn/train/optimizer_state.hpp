@@ -10,6 +10,7 @@
 #include "ctnn/core/buffer.hpp"
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/layers/layer.hpp"
+#include "ctnn/train/thresholds.hpp"
 
 namespace ctnn::detail {
 
@@ -37,15 +38,11 @@ private:
     std::vector<std::array<Buffer, Slots>> tensors_;
 };
 
-// Below ~0.5M parameters a second thread costs more to wake than it saves (the seed MLP: 0.36 -> 1.0 s/epoch).
-inline constexpr std::size_t update_parallel_min = std::size_t{1} << 19;
-inline constexpr std::size_t update_granule = 64;  // floats: whole cache lines per thread
-
 // The elements of an n-float tensor that part `part` of `parts` updates: all of a small tensor on part 0, an
 // even split of a large one.
 inline Range update_share(std::size_t n, std::size_t part, std::size_t parts) noexcept {
     if (n < update_parallel_min) return part == 0 ? Range{0, n} : Range{0, 0};
-    return split_range(n, part, parts, update_granule);
+    return split_range(n, part, parts, thread_granule);
 }
 
 // Runs update(begin, end) over [0, n), split across threads for large tensors (update_share). Updates are
@@ -62,17 +59,22 @@ void for_each_range(std::size_t n, Update&& update) {
     });
 }
 
-// The elements of each parameter tensor a thread of a parallel_team updates. By default its update_share (what
-// for_each_range gives the part of the same number); one tensor, `layer`'s of `elements` floats, may be split
-// otherwise (the row split's wide weights go to the thread that computed their gradient).
-struct TeamShares {
+}  // namespace ctnn::detail
+
+namespace ctnn {
+
+// The elements of each parameter tensor a thread of a parallel_team updates in an optimiser's team step. By
+// default an even split of large tensors (what the optimiser's own step gives the thread of the same number);
+// one tensor, `layer`'s of `elements` floats, may be split otherwise (a row-split layer's weights go to the
+// thread that computed their gradient).
+struct UpdateShares {
     static constexpr std::size_t no_layer = ~std::size_t{0};
     std::size_t layer = no_layer, elements = 0;
     Range range{0, 0};  // this thread's elements of that tensor
 
     Range of(const Team& team, std::size_t tensor_layer, std::size_t n) const noexcept {
         if (tensor_layer == layer && n == elements) return range;
-        return update_share(n, team.thread(), team.size());
+        return detail::update_share(n, team.thread(), team.size());
     }
     // Runs update(begin, end) on this thread's share of a tensor, if it has one.
     template <class Update>
@@ -82,4 +84,4 @@ struct TeamShares {
     }
 };
 
-}  // namespace ctnn::detail
+}  // namespace ctnn

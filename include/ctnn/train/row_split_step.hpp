@@ -1,12 +1,11 @@
 #pragma once
-// A training step on several threads for a network with one dominant Dense layer (Sequential::row_split_layer,
-// such as the seed CNN's Dense<5408,128>). The layers below and above it are split by samples, as in the plain
-// data-parallel step; that layer is split by the input rows of its weights over the whole batch instead, in
-// fixed blocks of rows that the threads share in proportion to their measured speed (BlockBalance). Each thread
-// reads and writes only its own rows of W, of their gradient and of their optimiser state; what crosses between
-// cores is activations, ~0.35 MB per step each way, not the 2.8 MB matrix. fit runs a whole epoch's full
-// batches in one parallel region (row_split_steps). The seed CNN's epoch on two vCPUs: 3.5-3.9 s split by
-// samples, 1.37-1.55 s this way, 2.6-2.9 s on one thread.
+// The row split: a training step on several threads for a network with one dominant RowSplittable layer
+// (StepPlan::row_split_layer, such as the seed CNN's Dense<5408,128>). The layers below and above it are split
+// by samples, as in the sample split; that layer is split by the input rows of its weights over the whole batch
+// instead, in fixed blocks of rows that the threads share in proportion to their measured speed (BlockBalance).
+// Each thread reads and writes only its own rows of W, of their gradient and of their optimiser state; what
+// crosses between cores is activations (~0.35 MB per step each way for the seed CNN), not the 2.8 MB matrix.
+// fit runs a whole epoch's full batches in one parallel region (row_split_steps). Figures: docs/performance.md.
 
 #include <algorithm>
 #include <array>
@@ -26,23 +25,9 @@ namespace ctnn::detail {
 
 // An optimiser that can update from every thread of a parallel_team, each doing its share.
 template <class O, class Net>
-concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team, const TeamShares& shares) {
+concept TeamOptimizer = requires(O& optimizer, Net& net, const Team& team, const UpdateShares& shares) {
     optimizer.step(net, team, shares);
 };
-
-// Threads a training step may use at most (train_step's losses array, row_split_steps' too).
-inline constexpr std::size_t max_step_parts = 64;
-
-// Samples a thread other than the first can get when n are split between two or more threads.
-inline constexpr std::size_t samples_per_part(std::size_t n) noexcept { return (n + 1) / 2; }
-
-// Allocates what row_split_team_step needs for steps of up to n samples on up to `threads` threads (on first
-// use only).
-template <class Net>
-void prepare_row_split(Net& net, std::size_t threads, std::size_t n) {
-    net.prepare_parts(threads, samples_per_part(n));
-    net.row_split_buffers(threads, n);
-}
 
 // The rows of W in block `block` of `blocks`.
 template <std::size_t Rows>
@@ -51,26 +36,30 @@ constexpr Range block_rows(std::size_t block, std::size_t blocks) noexcept {
 }
 
 // One training step of n samples (n >= team.size()), called by every thread of `team` after
-// prepare_row_split(net, team.size(), n), the team's previous step (if any) finished by all its threads: forward,
+// plan.prepare_row_split(team.size(), n), the team's previous step (if any) finished by all its threads: forward,
 // loss, backward, the threads' gradients summed in thread order, and, when the optimiser can update from a team,
 // its update. Layers above `Last` get no gradient. Writes each thread's loss to losses[thread]; results depend
 // only on the team's size, not on how the wide layer's row blocks were split between the threads.
-template <class Net, std::size_t Last, class Optimizer>
-void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels, std::size_t n,
-                         std::span<BatchLoss> losses, const Team& team) {
+template <class Plan, class Optimizer>
+void row_split_team_step(Plan& plan, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
+                         std::size_t n, std::span<BatchLoss> losses, const Team& team) {
     using clock = std::chrono::steady_clock;
-    constexpr std::size_t wide_index = Net::row_split_layer;
+    using Net = typename Plan::network_type;
+    constexpr std::size_t Last = Plan::last_trained_layer;
+    constexpr std::size_t wide_index = Plan::row_split_layer;
+    Net& net = plan.network();
     static_assert(wide_index <= Last && Last < Net::layer_count, "the row-split layer must be trained");
     using Wide = typename Net::template layer_type<wide_index>;
     constexpr std::size_t in = Wide::input_shape::size, out = Wide::output_shape::size;
+    static_assert(RowSplittable<Wide>, "the row-split layer must be RowSplittable");
     constexpr bool below_needs_gradient = wide_index > Net::first_trainable_layer;
     auto& wide = net.template layer<wide_index>();
-    auto& whole = net.row_split_state();
+    auto& whole = plan.row_split_state();
     // The layer's input for the whole batch: the images themselves when nothing is below it.
     const float* input = wide_index == 0 ? images : whole.input.data();
     const std::size_t t = team.thread(), threads = team.size();
-    auto& ws = net.part_workspace(t);
-    float* gradients = net.part_gradients(t);  // null for thread 0: the layers' own
+    auto& ws = plan.part_workspace(t);
+    const GradientTarget gradients{plan.part_gradients(t), GradientUpdate::overwrite};  // null for thread 0: own
     const Range samples = split_range(n, t, threads);
     const std::size_t count = samples.end - samples.begin;
     const float* x = images + samples.begin * Net::input_shape::size;
@@ -78,7 +67,7 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
     // The blocks of W's rows, split by the threads' speeds in the last steps; nobody reads the split before the
     // barrier below.
     if (t == 0) {
-        const std::size_t blocks = Net::row_split_blocks(threads);
+        const std::size_t blocks = Plan::row_split_blocks(threads);
         if (whole.balance.threads() != threads || whole.balance.blocks() != blocks)
             whole.balance.reset(blocks, threads);
         else
@@ -108,13 +97,13 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
     std::copy_n(whole.partial_output(0) + samples.begin * out, count * out, output);
     for (std::size_t b = 1; b < blocks; ++b)
         kernels::add_to(output, whole.partial_output(b) + samples.begin * out, count * out);
-    kernels::add_bias(output, wide.bias.data(), count, out);
+    wide.finish_rows(output, count);
     const float* y = net.template forward_layers<wide_index + 1, Net::layer_count>(output, count, ws, Pass::training);
     float* loss_gradient = ws.output_gradient().data();
     losses[t] = network_loss<Net>({y, count * Net::output_shape::size}, labels + samples.begin, count, loss_gradient,
                                   n);
-    const float* output_gradient = net.template backward_layers<wide_index + 1>(
-        x, loss_gradient, count, ws, Last, nullptr, gradients, GradientUpdate::overwrite);
+    const float* output_gradient =
+        net.template backward_layers<wide_index + 1>(x, loss_gradient, count, ws, Last, nullptr, gradients);
     std::copy_n(output_gradient, count * out, whole.output_gradient.data() + samples.begin * out);
     team.sync();
 
@@ -122,43 +111,45 @@ void row_split_team_step(Net& net, Optimizer& optimizer, const float* images, co
     //    is the same whichever thread computes it); the bias gradient on the last thread.
     started = clock::now();
     float* input_gradient = below_needs_gradient ? whole.input_gradient.data() : nullptr;
-    wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, GradientUpdate::overwrite);
+    const GradientTarget own{nullptr, GradientUpdate::overwrite};
+    wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, own);
     row_time += clock::now() - started;
     whole.balance.record(t, std::chrono::duration<double>(row_time).count());
-    if (t == threads - 1) wide.backward_bias(whole.output_gradient.data(), n, GradientUpdate::overwrite);
+    if (t == threads - 1) wide.finish_rows_backward(whole.output_gradient.data(), n, own);
 
     // 5. The layers below, on this thread's samples.
     if constexpr (below_needs_gradient) {
         team.sync();
         net.template backward_layers<0>(x, whole.input_gradient.data() + samples.begin * in, count, ws, wide_index - 1,
-                                        nullptr, gradients, GradientUpdate::overwrite);
+                                        nullptr, gradients);
     }
     team.sync();
 
     // 6. The other layers' gradients summed over the threads (each thread a range of the parameters), then
     //    the update, each thread its share: W's rows are updated by the thread that computed their gradient.
-    net.reduce_part_gradients(threads, split_range(Net::parameter_count, t, threads, Net::gradient_granule),
-                              wide_index);
+    plan.reduce_gradients(threads, split_range(Net::parameter_count, t, threads, thread_granule), wide_index);
     if constexpr (TeamOptimizer<Optimizer, Net>) {
         team.sync();
-        optimizer.step(net, team, TeamShares{wide_index, in * out, {rows.begin * out, rows.end * out}});
+        constexpr std::size_t width = Wide::row_width;
+        optimizer.step(net, team, UpdateShares{wide_index, in * width, {rows.begin * width, rows.end * width}});
     }
 }
 
 // One training step of n samples on up to `parts` threads (at most n) in a parallel region of its own; the
 // optimiser's update inside it when it can update from a team, after it otherwise. Returns the number of
 // threads that ran; results depend only on that number.
-template <class Net, std::size_t Last, class Optimizer>
-std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
+template <class Plan, class Optimizer>
+std::size_t row_split_step(Plan& plan, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
                            std::size_t n, std::size_t parts, std::span<BatchLoss> losses) {
+    using Net = typename Plan::network_type;
     parts = std::min({parts, n, losses.size()});  // every thread gets a sample and a loss slot
-    prepare_row_split(net, parts, n);
+    plan.prepare_row_split(parts, n);
     std::size_t team_size = 1;
     parallel_team(parts, [&](const Team& team) {
         if (team.thread() == 0) team_size = team.size();
-        row_split_team_step<Net, Last>(net, optimizer, images, labels, n, losses, team);
+        row_split_team_step(plan, optimizer, images, labels, n, losses, team);
     });
-    if constexpr (!TeamOptimizer<Optimizer, Net>) optimizer.step(net);
+    if constexpr (!TeamOptimizer<Optimizer, Net>) optimizer.step(plan.network());
     return team_size;
 }
 
@@ -168,12 +159,13 @@ std::size_t row_split_step(Net& net, Optimizer& optimizer, const float* images, 
 // the step before, then load(step), which fills `images` and `labels`; the other threads wait at the barrier,
 // where they spin briefly. Returns the number of threads that ran. An exception from load or done stops the
 // steps and is rethrown after the region.
-template <class Net, std::size_t Last, TeamOptimizer<Net> Optimizer, class Load, class Done>
-std::size_t row_split_steps(Net& net, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
+template <class Plan, class Optimizer, class Load, class Done>
+    requires TeamOptimizer<Optimizer, typename Plan::network_type>
+std::size_t row_split_steps(Plan& plan, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
                             std::size_t n, std::size_t parts, std::size_t steps, Load&& load, Done&& done) {
-    std::array<BatchLoss, max_step_parts> losses{};
-    parts = std::min({parts, n, max_step_parts});
-    prepare_row_split(net, parts, n);
+    std::array<BatchLoss, max_team_threads> losses{};
+    parts = std::min({parts, n, max_team_threads});
+    plan.prepare_row_split(parts, n);
     std::size_t team_size = 1;
     std::exception_ptr failure;
     parallel_team(parts, [&](const Team& team) {
@@ -189,7 +181,7 @@ std::size_t row_split_steps(Net& net, Optimizer& optimizer, const float* images,
             }
             team.sync();  // the batch is loaded (or the steps are over); also orders `failure`
             if (failure) return;
-            row_split_team_step<Net, Last>(net, optimizer, images, labels, n, losses, team);
+            row_split_team_step(plan, optimizer, images, labels, n, losses, team);
         }
     });
     if (failure) std::rethrow_exception(failure);
