@@ -1,7 +1,7 @@
 #pragma once
 // BlockBalance: a fixed number of equal blocks of work, split into contiguous ranges of blocks, one per thread,
 // in proportion to how fast each thread got through its blocks lately. For cores that run at different speeds
-// (the two vCPUs we measured differed by 15-25% for minutes at a time): with equal shares every step waits for
+// (virtual CPUs can differ by 15-25% for minutes at a time, docs/performance.md): with equal shares every step waits for
 // the slower one. Work whose result does not depend on which thread does which block can move freely; results
 // stay fixed because the blocks are.
 

@@ -22,8 +22,9 @@ namespace detail {
 
 // Arrays of at least this size start on a 2 MiB boundary and are offered to Linux's transparent huge pages
 // (the default "madvise" mode grants them only on request). A training epoch reads the dataset's images in
-// random order; with 4 KiB pages, on the VM we measured, each image then cost a page walk that missed every
-// cache: copying a batch of 32 MNIST images took 150-200 us instead of ~10, a sixth of a two-thread CNN step.
+// random order; with 4 KiB pages each image can cost a page walk that misses every cache: copying a batch of 32
+// MNIST images took 150-200 us instead of ~10 on a virtual machine, a sixth of a two-thread step of
+// ctnn_train_bench's CNN (docs/performance.md).
 inline constexpr std::size_t huge_page_bytes = std::size_t{2} << 20;
 
 inline std::align_val_t allocation_alignment(std::size_t bytes, std::size_t alignment) noexcept {

@@ -62,9 +62,9 @@ void parallel_parts(std::size_t max_parts, Body&& body) {
 }
 
 // A barrier for the threads of a parallel_team that spins briefly before it sleeps. The threads of a training
-// step reach each barrier within microseconds of each other, and waking a sleeping thread took tens of
-// microseconds on the VM we measured (OpenMP's own barrier sleeps at once under OMP_WAIT_POLICY=passive,
-// the setting that VM needs): 3-4 barriers per 1 ms step.
+// step reach each barrier within microseconds of each other, and waking a sleeping thread can take tens of
+// microseconds on a virtual machine (OpenMP's own barrier sleeps at once under OMP_WAIT_POLICY=passive, the
+// setting shared two-core machines need): 3-4 barriers per 1 ms step (`ctnn_train_bench --threads 2`).
 class TeamBarrier {
 public:
     // Every thread of the team calls this with the same `threads`.

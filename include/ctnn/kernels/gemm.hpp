@@ -337,9 +337,9 @@ inline void gemm_serial(GemmKernel kernel, Trans trans_a, Trans trans_b, std::si
         gemm_serial_tiled<gemm_mr_wide, 2>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
 }
 
-// Below this many multiply-adds a second thread costs more than it saves (measured on 2 cores). 4M keeps the
-// seed MLP's batch-32 products (3.2M) serial: with sleeping OpenMP waiters (OMP_WAIT_POLICY=passive, which this
-// VM needs) splitting them made a training epoch 0.36 -> 0.46 s.
+// Below this many multiply-adds a second thread costs more than it saves. 4M keeps the batch-32 products of
+// ctnn_train_bench's MLP (3.2M) serial: with sleeping OpenMP waiters (OMP_WAIT_POLICY=passive) splitting them
+// made its epoch 0.36 -> 0.46 s on 2 cores (`ctnn_train_bench --models mlp --threads 2`).
 inline constexpr std::size_t gemm_parallel_min_madds = std::size_t{1} << 22;
 
 }  // namespace detail

@@ -1,10 +1,10 @@
 #pragma once
 // The row split: a training step on several threads for a network with one dominant RowSplittable layer
-// (StepPlan::row_split_layer, such as the seed CNN's Dense<5408,128>). The layers below and above it are split
+// (StepPlan::row_split_layer, such as the Dense<5408,128> of ctnn_train_bench's CNN). The layers below and above it are split
 // by samples, as in the sample split; that layer is split by the input rows of its weights over the whole batch
 // instead, in fixed blocks of rows that the threads share in proportion to their measured speed (BlockBalance).
 // Each thread reads and writes only its own rows of W, of their gradient and of their optimiser state; what
-// crosses between cores is activations (~0.35 MB per step each way for the seed CNN), not the 2.8 MB matrix.
+// crosses between cores is activations (~0.35 MB per step each way for ctnn_train_bench's CNN), not the 2.8 MB matrix.
 // fit runs a whole epoch's full batches in one parallel region (row_split_steps). Figures: docs/performance.md.
 
 #include <algorithm>
@@ -154,8 +154,8 @@ std::size_t row_split_step(Plan& plan, Optimizer& optimizer, const float* images
 }
 
 // `steps` training steps of n samples each, as many row_split_step calls would make them, in one parallel
-// region: opening and closing a region per step cost ~100 us on two vCPUs (a sleeping thread took ~45 us to
-// wake each way), a tenth of the seed CNN's step. Between steps thread 0 alone calls done(step - 1, loss) for
+// region: opening and closing a region per step cost ~100 us on two virtual CPUs (a sleeping thread took ~45 us
+// to wake each way), a tenth of a step of ctnn_train_bench's CNN. Between steps thread 0 alone calls done(step - 1, loss) for
 // the step before, then load(step), which fills `images` and `labels`; the other threads wait at the barrier,
 // where they spin briefly. Returns the number of threads that ran. An exception from load or done stops the
 // steps and is rethrown after the region.

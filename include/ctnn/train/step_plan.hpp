@@ -48,7 +48,7 @@ concept GradientReducer = requires(const R& reducer, float* into, std::span<cons
 namespace detail {
 
 // The layer of Net split by weight rows on several threads: the RowSplittable layer holding more than half of
-// the parameters (layer_count if none, or if the network couples its batch). The seed CNN's Dense<5408,128>
+// the parameters (layer_count if none, or if the network couples its batch). The Dense<5408,128> of ctnn_train_bench's CNN
 // holds 99.7%: split by rows, each thread reads and updates only its part of the weight matrix instead of
 // every thread streaming all of it while the other core writes it.
 template <class Net>
@@ -107,7 +107,7 @@ public:
         return part_gradients_[part - 1].data();
     }
     // Creates parts 1..parts-1, their workspaces holding at least `samples_per_part` samples (the network's
-    // max_batch when 0; grown, never shrunk). Sized by the batch, not by max_batch: the seed CNN's workspace for
+    // max_batch when 0; grown, never shrunk). Sized by the batch, not by max_batch: the CNN's workspace (ctnn_train_bench) for
     // 256 samples is ~110 MB, and first-touching fresh pages is slow on virtual machines (see
     // docs/performance.md, "parts' workspaces sized by the batch").
     void prepare_parts(std::size_t parts, std::size_t samples_per_part = 0) {
