@@ -1,5 +1,6 @@
-// ctnn_train_bench: seconds per training epoch on MNIST for the seed MLP and CNN, at each thread count.
-//   ctnn_train_bench --data-dir data/mnist [--threads 1,2] [--models mlp,cnn] [--epochs 1] [--json FILE]
+// ctnn_train_bench: seconds per training epoch on MNIST for the seed MLP and CNN (and the residual network with
+// BatchNorm of docs/extending.md's layers), at each thread count.
+//   ctnn_train_bench --data-dir data/mnist [--threads 1,2] [--models mlp,cnn,residual] [--epochs 1] [--json FILE]
 //   ctnn_train_bench --data-dir data/mnist --profile 500    (per-layer forward/backward times instead)
 // One epoch = 60,000 images, batch 32, Adam(1e-3), shuffled, as pytorch_epoch.py does, so the two compare.
 // Each (model, threads) run trains a fresh network (seed 1) so no run warms the next one's weights.
@@ -29,6 +30,10 @@ using namespace ctnn;
 using Mlp = Sequential<Input<28, 28, 1>, Flatten, Dense<784, 128>, ReLU, Dense<128, 10>>;
 using Cnn = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, ReLU, MaxPool2D<2>, Flatten, Dense<5408, 128>, ReLU,
                        Dense<128, 10>>;
+using Block = Residual<Conv2D<3, 3, 32, 32, 1, Padding::same>, BatchNorm<>, ReLU, Conv2D<3, 3, 32, 32, 1, Padding::same>,
+                       BatchNorm<>>;
+using ResidualNet = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32, 1, Padding::same>, BatchNorm<>, ReLU, Block, ReLU,
+                               MaxPool2D<2>, Block, ReLU, GlobalAvgPool2D, Dense<32, 10>>;
 
 struct Options {
     std::string data_dir = "data/mnist";
@@ -45,6 +50,7 @@ struct Result {
     double seconds = 0.0;  // the fastest epoch: the machine is shared, slow epochs are noise
     double images_per_second = 0.0;
     double test_accuracy = 0.0;
+    std::size_t same_after_reload = 0;  // test predictions unchanged after a save/load round trip
 };
 
 [[noreturn]] void usage(const char* message) {
@@ -73,7 +79,8 @@ Options parse(int argc, char** argv) {
         } else if (arg == "--models") {
             o.models = bench::split_commas(value);
             for (const std::string& m : o.models)
-                if (m != "mlp" && m != "cnn") usage(("unknown model: " + m + " (mlp or cnn)").c_str());
+                if (m != "mlp" && m != "cnn" && m != "residual")
+                    usage(("unknown model: " + m + " (mlp, cnn or residual)").c_str());
         } else if (arg == "--epochs") {
             o.epochs = static_cast<std::size_t>(std::atoi(std::string(value).c_str()));
             if (o.epochs == 0) usage("--epochs must be positive");
@@ -109,6 +116,17 @@ Result run(const std::string& model, int threads, const data::TrainTest& mnist, 
     for (const EpochRecord& e : history) r.seconds = std::min(r.seconds, e.seconds);
     r.images_per_second = static_cast<double>(mnist.train.size()) / r.seconds;
     r.test_accuracy = evaluate(*net, mnist.test).accuracy;
+    // Save, load into a network made with another seed, and compare every test prediction (running statistics
+    // included: a network with BatchNorm predicts from them).
+    const std::string file = "ctnn_train_bench_" + model + ".ctnn";
+    io::save(*net, file);
+    auto loaded = std::make_unique<Net>(seed(2));
+    io::load(*loaded, file);
+    std::remove(file.c_str());
+    std::vector<std::uint8_t> before(mnist.test.size()), after(mnist.test.size());
+    predict(*net, mnist.test.images.data(), mnist.test.size(), before.data());
+    predict(*loaded, mnist.test.images.data(), mnist.test.size(), after.data());
+    for (std::size_t i = 0; i < before.size(); ++i) r.same_after_reload += before[i] == after[i];
     return r;
 }
 
@@ -235,21 +253,25 @@ int main(int argc, char** argv) try {
             for (int threads : options.threads) {
                 if (model == "mlp")
                     profile<Mlp>(model, threads, mnist.train, options.profile_steps);
-                else
+                else if (model == "cnn")
                     profile<Cnn>(model, threads, mnist.train, options.profile_steps);
+                else
+                    profile<ResidualNet>(model, threads, mnist.train, options.profile_steps);
             }
         return 0;
     }
     std::printf("MNIST: %zu training, %zu test images; batch 32, Adam 1e-3, %zu epoch(s), best epoch quoted\n\n",
                 mnist.train.size(), mnist.test.size(), options.epochs);
-    std::printf("| model | threads | s/epoch | images/s | test accuracy |\n|---|---:|---:|---:|---:|\n");
+    std::printf("| model | threads | s/epoch | images/s | test accuracy | same predictions after save/load |\n"
+                "|---|---:|---:|---:|---:|---:|\n");
     std::vector<Result> results;
     for (const std::string& model : options.models)
         for (int threads : options.threads) {
-            const Result r = model == "mlp" ? run<Mlp>(model, threads, mnist, options.epochs)
-                                            : run<Cnn>(model, threads, mnist, options.epochs);
-            std::printf("| %s | %d | %.3f | %.0f | %.2f%% |\n", r.model.c_str(), r.threads, r.seconds,
-                        r.images_per_second, 100.0 * r.test_accuracy);
+            const Result r = model == "mlp"   ? run<Mlp>(model, threads, mnist, options.epochs)
+                             : model == "cnn" ? run<Cnn>(model, threads, mnist, options.epochs)
+                                              : run<ResidualNet>(model, threads, mnist, options.epochs);
+            std::printf("| %s | %d | %.3f | %.0f | %.2f%% | %zu of %zu |\n", r.model.c_str(), r.threads, r.seconds,
+                        r.images_per_second, 100.0 * r.test_accuracy, r.same_after_reload, mnist.test.size());
             std::fflush(stdout);
             results.push_back(r);
         }
