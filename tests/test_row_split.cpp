@@ -37,6 +37,9 @@ static_assert(StepPlan<SeedMlp>::row_split_layer == 1);
 static_assert(StepPlan<ConvToSoftmax>::row_split_layer == 3);
 static_assert(StepPlan<DenseFirst>::row_split_layer == 1);
 static_assert(StepPlan<ConvHeavy>::row_split_layer == ConvHeavy::layer_count);
+// A network that couples its batch (BatchNorm) is never split by rows, nor by samples.
+using DenseWithBatchNorm = Sequential<Input<32, 32, 1>, Flatten, Dense<1024, 64>, BatchNorm<>, ReLU, Dense<64, 10>>;
+static_assert(StepPlan<DenseWithBatchNorm>::row_split_layer == DenseWithBatchNorm::layer_count);
 
 template <class Net>
 data::Dataset batch_for(std::size_t n, std::uint64_t seed_value) {
@@ -60,8 +63,7 @@ testing::BatchGradients row_split_gradients(const data::Dataset& batch, std::siz
     net->visit_parameters(
         [](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 1e3f); });
     losses = {};
-    team = detail::row_split_step(plan, frozen, batch.images.data(), batch.labels.data(), n, threads,
-                                             losses);
+    team = detail::row_split_step(plan, frozen, batch.images.data(), batch.labels.data(), n, threads, losses);
     set_num_threads(0);
     return {testing::gradient_values(*net), total_loss(losses)};
 }
@@ -149,16 +151,16 @@ StepsRun train_steps(const data::Dataset& data, std::size_t n, std::size_t steps
     StepsRun run;
     if (one_region) {
         detail::row_split_steps(plan, opt, images.data(), labels.data(), n, threads, steps, load,
-                                           [&](std::size_t step, const BatchLoss& loss) {
-                                               CHECK(step == run.losses.size());
-                                               run.losses.push_back(loss);
-                                           });
+                                [&](std::size_t step, const BatchLoss& loss) {
+                                    CHECK(step == run.losses.size());
+                                    run.losses.push_back(loss);
+                                });
     } else {
         for (std::size_t step = 0; step < steps; ++step) {
             load(step);
             std::array<BatchLoss, 64> losses{};
-            const std::size_t team = detail::row_split_step(plan, opt, images.data(), labels.data(), n,
-                                                                       threads, losses);
+            const std::size_t team = detail::row_split_step(plan, opt, images.data(), labels.data(), n, threads,
+                                                            losses);
             run.losses.push_back(total_loss({losses.data(), team}));
         }
     }
@@ -195,7 +197,8 @@ TEST_CASE("row split: an exception from loading a batch or from the step callbac
     std::vector<std::size_t> done_steps;
     const auto run = [&](std::size_t failing_load, std::size_t failing_done) {
         done_steps.clear();
-        detail::row_split_steps(plan, opt, data.images.data(), data.labels.data(), 20, 2, 5,
+        detail::row_split_steps(
+            plan, opt, data.images.data(), data.labels.data(), 20, 2, 5,
             [&](std::size_t step) {
                 if (step == failing_load) throw std::runtime_error("load " + std::to_string(step));
             },
@@ -252,12 +255,11 @@ TEST_CASE("row split: the gradients and the update do not depend on how the row 
         StepPlan plan(*net);
         Adam opt;
         std::array<BatchLoss, 64> losses{};
-        const std::size_t team = detail::row_split_step(plan, opt, batch.images.data(), batch.labels.data(),
-                                                                   12, 2, losses);
+        const std::size_t team = detail::row_split_step(plan, opt, batch.images.data(), batch.labels.data(), 12, 2,
+                                                        losses);
         REQUIRE(plan.row_split_state().balance.blocks() == 16);
         if (team == 2) plan.row_split_state().balance.assign({0, first_blocks, 16});
-        detail::row_split_step(plan, opt, batch.images.data() + 12 * 784, batch.labels.data() + 12, 12, 2,
-                                          losses);
+        detail::row_split_step(plan, opt, batch.images.data() + 12 * 784, batch.labels.data() + 12, 12, 2, losses);
         if (team == 2) CHECK(plan.row_split_state().balance.range(0).end == first_blocks);
         return std::pair{testing::gradient_values(*net), testing::parameter_values(*net)};
     };
@@ -279,8 +281,7 @@ TEST_CASE("row split: the threads' buffers are sized by the batch, not by max_ba
     StepPlan plan(*net);
     Adam opt;
     std::array<BatchLoss, 64> losses{};
-    const std::size_t team = detail::row_split_step(plan, opt, data.images.data(), data.labels.data(), 31, 2,
-                                                               losses);
+    const std::size_t team = detail::row_split_step(plan, opt, data.images.data(), data.labels.data(), 31, 2, losses);
     if (team == 2) {
         CHECK(plan.part_workspace(1).max_batch() == 16);  // the second thread's share of 31 samples at most
         CHECK(plan.row_split_state().rows == 31);

@@ -25,3 +25,25 @@ TEST_CASE("layer names carry the template arguments, with stride and padding whe
     CHECK(detail::with_thousands(1234567) == "1,234,567");
     CHECK(detail::with_thousands(12) == "12");
 }
+
+TEST_CASE("summary() counts trainable and non-trainable parameters apart, and FLOPs per layer, as constants") {
+    using Net = Sequential<Input<28, 28, 1>, Flatten, Dense<784, 128>, BatchNorm<>, ReLU, Dense<128, 10>>;
+    // Keras' model.summary() for the same layers: 102,282 total, 102,026 trainable, 256 non-trainable.
+    static_assert(Net::summary_rows[2].parameters == 256 && Net::summary_rows[2].state == 256);
+    static_assert(Net::summary_rows[1].flops == 2 * 784 * 128);
+    static_assert(Net::summary_rows[0].flops == 0);  // Flatten only reshapes
+    const std::string text = Net::summary();
+    CHECK(text.find("Total params: 102,282") != std::string::npos);
+    CHECK(text.find("Trainable params: 102,026") != std::string::npos);
+    CHECK(text.find("Non-trainable params: 256") != std::string::npos);
+    CHECK(text.find("200,704") != std::string::npos);  // Dense<784,128>'s FLOPs per sample
+    CHECK(testing::SeedCnn::summary().find("Non-trainable params: 0") != std::string::npos);
+}
+
+TEST_CASE("summary() cuts a name too long for its column") {
+    using Block = Residual<Conv2D<3, 3, 4, 4, 1, Padding::same>, ReLU, Conv2D<3, 3, 4, 4, 1, Padding::same>>;
+    using Net = Sequential<Input<6, 6, 4>, Block, Flatten, Dense<144, 2>>;
+    const std::string text = Net::summary();
+    CHECK(text.find(" Residual<Conv2D<3,3,4,4,1,s...") != std::string::npos);
+    CHECK(text.find("(None, 6, 6, 4)") != std::string::npos);
+}

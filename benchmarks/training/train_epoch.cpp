@@ -30,8 +30,8 @@ using namespace ctnn;
 using Mlp = Sequential<Input<28, 28, 1>, Flatten, Dense<784, 128>, ReLU, Dense<128, 10>>;
 using Cnn = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, ReLU, MaxPool2D<2>, Flatten, Dense<5408, 128>, ReLU,
                        Dense<128, 10>>;
-using Block = Residual<Conv2D<3, 3, 32, 32, 1, Padding::same>, BatchNorm<>, ReLU, Conv2D<3, 3, 32, 32, 1, Padding::same>,
-                       BatchNorm<>>;
+using Block = Residual<Conv2D<3, 3, 32, 32, 1, Padding::same>, BatchNorm<>, ReLU,
+                       Conv2D<3, 3, 32, 32, 1, Padding::same>, BatchNorm<>>;
 using ResidualNet = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32, 1, Padding::same>, BatchNorm<>, ReLU, Block, ReLU,
                                MaxPool2D<2>, Block, ReLU, GlobalAvgPool2D, Dense<32, 10>>;
 
@@ -262,8 +262,9 @@ int main(int argc, char** argv) try {
     }
     std::printf("MNIST: %zu training, %zu test images; batch 32, Adam 1e-3, %zu epoch(s), best epoch quoted\n\n",
                 mnist.train.size(), mnist.test.size(), options.epochs);
-    std::printf("| model | threads | s/epoch | images/s | test accuracy | same predictions after save/load |\n"
-                "|---|---:|---:|---:|---:|---:|\n");
+    std::printf(
+        "| model | threads | s/epoch | images/s | test accuracy | same predictions after save/load |\n"
+        "|---|---:|---:|---:|---:|---:|\n");
     std::vector<Result> results;
     for (const std::string& model : options.models)
         for (int threads : options.threads) {

@@ -11,10 +11,13 @@
 #include "ctnn/core/shape.hpp"
 #include "ctnn/core/tensor.hpp"
 
+#include "ctnn/layers/avg_pool2d.hpp"
+#include "ctnn/layers/batch_norm.hpp"
 #include "ctnn/layers/conv2d.hpp"
 #include "ctnn/layers/dense.hpp"
 #include "ctnn/layers/dropout.hpp"
 #include "ctnn/layers/flatten.hpp"
+#include "ctnn/layers/global_avg_pool2d.hpp"
 #include "ctnn/layers/input.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/layers/max_pool2d.hpp"

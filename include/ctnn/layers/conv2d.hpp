@@ -70,9 +70,16 @@ struct Conv2D {
             text.insert(text.size() - 1, Pad == Padding::same ? ",same" : ",valid");
             return text;
         }
-        static constexpr kernels::ConvGeometry geometry{
-            in_height, in_width, Cin, KH, KW, Stride, padding_before(in_height, KH, out_height),
-            padding_before(in_width, KW, out_width), out_height, out_width};
+        static constexpr kernels::ConvGeometry geometry{in_height,
+                                                        in_width,
+                                                        Cin,
+                                                        KH,
+                                                        KW,
+                                                        Stride,
+                                                        padding_before(in_height, KH, out_height),
+                                                        padding_before(in_width, KW, out_width),
+                                                        out_height,
+                                                        out_width};
 
         // Patch panels and per-thread partial gradients, sized for the thread count when the workspace was made.
         struct workspace {
@@ -110,8 +117,8 @@ struct Conv2D {
 
         // dW += patches^T dy, db += sums of dy, dx = col2im(dy W^T) unless dx is null (the first layer's
         // input gradient is never needed in training).
-        void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& ws, GradientTarget target = {}) {
+        void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n, workspace& ws,
+                      GradientTarget target = {}) {
             ws.reserve_for_threads();
             float* dw = target.at(0, weights_gradient.data());
             float* db = target.at(patch_size * Cout, bias_gradient.data());

@@ -61,8 +61,8 @@ struct Dense {
         }
 
         // dW (+)= x^T dy, db (+)= column sums of dy, dx = dy W^T (skipped when dx is null).
-        void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& /*ws*/, GradientTarget target = {}) noexcept {
+        void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n, workspace& /*ws*/,
+                      GradientTarget target = {}) noexcept {
             backward_rows(x, dy, dx, n, Range{0, In}, target);
             finish_rows_backward(dy, n, target);
         }

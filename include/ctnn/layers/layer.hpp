@@ -12,8 +12,8 @@
 //   template <ShapeType In> class bind;     the bound layer (below). A composition that cannot work must fail
 //                                           a static_assert whose condition names shape_mismatch<Spec, In>,
 //                                           with a sentence saying what is wrong (see Dense).
-//   static constexpr size_t parameter_count;  trainable floats, known before binding when the spec can know
-//                                           them (Dense, Conv2D); otherwise the bound layer's (BatchNorm).
+//   Optional: static constexpr size_t parameter_count, when the spec knows it before binding (Dense,
+//   Conv2D: Dense<784,128>::parameter_count); chains read only the bound layer's.
 //
 // ---- Required of a bound layer (concept BoundLayer) ---------------------------------------------------------
 //   using input_shape, output_shape;        Shape<...> of one sample.
@@ -29,13 +29,17 @@
 //   static std::string name();              "Conv2D<3,3,1,32>" (use layer_name).
 //   void forward(const float* x, float* y, size_t n, workspace&, Pass) const;
 //       y = f(x) for n samples. const: several threads may run inference on one layer, each with its own
-//       workspace. A Pass::training forward keeps in the workspace what backward needs.
+//       workspace. A Pass::training forward keeps in the workspace what backward needs. x and y never
+//       alias (nor do dy and dx below): chains give every layer distinct buffers.
 //   void backward(const float* x, const float* y, const float* dy, float* dx, size_t n, workspace&,
 //                 GradientTarget target);
 //       After a training forward of the same x (y its output): dx = dL/dx from dy = dL/dy unless dx is null
-//       (nothing below needs it), and the parameter gradients written to `target` (accumulated or
-//       overwritten). A layer with state commits the training forward's statistics to it here: a forward
-//       pass alone changes nothing.
+//       (nothing below needs it), every element of dx written (never added to), and the parameter gradients
+//       written to `target` (accumulated or overwritten, as it says). backward may run more than once after
+//       one forward (gradients of one batch accumulated twice). A layer with state commits the training
+//       forward's statistics to it here, once per training forward: a forward pass alone changes nothing.
+//       Such a layer declares CouplesBatch as well, since threads splitting a batch by samples would all
+//       commit to the one shared state.
 //   void initialize(Rng&, Initializer);     fresh parameters (and state); gradients cleared.
 //   void visit_parameters(F);               F(const ParameterView&) per trainable tensor, in a fixed order; the
 //                                           gradients in a GradientTarget follow the same order.
@@ -52,7 +56,8 @@
 //   AbsorbsActivation      forward_then<A>(x, y, n, ws) and backward_then<A>(y, dy, dx, n, ws): the layer
 //                          followed by A in one pass. A chain runs a non-decreasing activation directly before
 //                          a max-pooling this way (max commutes with non-decreasing functions): the activation
-//                          touches the pooled output only and its own pass disappears.
+//                          touches the pooled output only and its own pass disappears. Declare it only where
+//                          the identity holds: a mean does not commute with ReLU (AvgPool2D does not declare it).
 //   RowSplittable          the layer is y = x W + b with W of input_shape::size rows of row_width floats, the
 //                          first tensor visit_parameters shows. forward_rows / backward_rows over a range of
 //                          W's rows, and finish_rows / finish_rows_backward for the bias: the training engine
@@ -64,7 +69,10 @@
 //                          between threads by samples.
 //   flops_per_sample       static constexpr size_t: floating-point operations of one sample's forward pass, for
 //                          summaries and thread decisions (default: one per output element, none for a
-//                          reshape).
+//                          reshape). Declare it when an output reads more than one input.
+//
+// A layer with several static_asserts guards each later check by the earlier ones' conditions (Dense checks the
+// size only of a flat input), so that a wrong composition reports one error.
 
 #include <concepts>
 #include <cstddef>
@@ -192,22 +200,21 @@ std::string layer_name(std::string_view kind) {
 // ---- the required part ----
 
 template <class L>
-concept BoundLayer =
-    ShapeType<typename L::input_shape> && ShapeType<typename L::output_shape> &&
+concept BoundLayer = ShapeType<typename L::input_shape> && ShapeType<typename L::output_shape> &&
     std::constructible_from<typename L::workspace, std::size_t> && std::copyable<typename L::workspace> &&
-    requires(L& layer, const L& const_layer, const float* x, const float* y, const float* dy, float* out,
-             std::size_t n, typename L::workspace& ws, Rng& rng) {
-        { L::parameter_count } -> std::convertible_to<std::size_t>;
-        { L::state_count } -> std::convertible_to<std::size_t>;
-        { L::fingerprint } -> std::convertible_to<std::uint64_t>;
-        { L::kind } -> std::convertible_to<std::string_view>;
-        { L::name() } -> std::convertible_to<std::string>;
-        const_layer.forward(x, out, n, ws, Pass::inference);
-        layer.backward(x, y, dy, out, n, ws, GradientTarget{});
-        layer.initialize(rng, Initializer::glorot_uniform);
-        layer.visit_parameters([](const ParameterView&) {});
-        layer.visit_state([](const StateView&) {});
-    };
+    requires(L& layer, const L& const_layer, const float* x, const float* y, const float* dy, float* out, std::size_t n,
+             typename L::workspace& ws, Rng& rng) {
+    { L::parameter_count } -> std::convertible_to<std::size_t>;
+    { L::state_count } -> std::convertible_to<std::size_t>;
+    { L::fingerprint } -> std::convertible_to<std::uint64_t>;
+    { L::kind } -> std::convertible_to<std::string_view>;
+    { L::name() } -> std::convertible_to<std::string>;
+    const_layer.forward(x, out, n, ws, Pass::inference);
+    layer.backward(x, y, dy, out, n, ws, GradientTarget{});
+    layer.initialize(rng, Initializer::glorot_uniform);
+    layer.visit_parameters([](const ParameterView&) {});
+    layer.visit_state([](const StateView&) {});
+};
 
 // A layer spec that can follow a layer yielding InputShape.
 template <class Spec, class InputShape>
@@ -230,39 +237,45 @@ concept Activation = requires(const float* x, float* y, const float* dy, float* 
 
 template <class L>
 concept ElementwiseActivation = Activation<typename L::activation> &&
-                                std::is_same_v<typename L::input_shape, typename L::output_shape>;
+    std::is_same_v<typename L::input_shape, typename L::output_shape>;
 
 template <class L, class A>
-concept AbsorbsActivation =
-    Activation<A> && requires(const L& const_layer, L& layer, const float* x, float* y, const float* dy, float* dx,
-                              std::size_t n, typename L::workspace& ws) {
-        const_layer.template forward_then<A>(x, y, n, ws);
-        layer.template backward_then<A>(x, dy, dx, n, ws);
-    };
-
-template <class L>
-concept RowSplittable =
+concept AbsorbsActivation = Activation<A> &&
     requires(const L& const_layer, L& layer, const float* x, float* y, const float* dy, float* dx, std::size_t n,
-             Range rows, GradientTarget target) {
-        { L::row_width } -> std::convertible_to<std::size_t>;
-        const_layer.forward_rows(x, y, n, rows);
-        const_layer.finish_rows(y, n);
-        layer.backward_rows(x, dy, dx, n, rows, target);
-        layer.finish_rows_backward(dy, n, target);
-    };
+             typename L::workspace& ws) {
+    const_layer.template forward_then<A>(x, y, n, ws);
+    layer.template backward_then<A>(x, dy, dx, n, ws);
+};
 
 template <class L>
-concept ProducesProbabilities = requires { requires L::produces_probabilities; };
+concept RowSplittable = requires(const L& const_layer, L& layer, const float* x, float* y, const float* dy, float* dx,
+                                 std::size_t n, Range rows, GradientTarget target) {
+    { L::row_width } -> std::convertible_to<std::size_t>;
+    const_layer.forward_rows(x, y, n, rows);
+    const_layer.finish_rows(y, n);
+    layer.backward_rows(x, dy, dx, n, rows, target);
+    layer.finish_rows_backward(dy, n, target);
+};
 
 template <class L>
-concept CouplesBatch = requires { requires L::couples_batch; };
+concept ProducesProbabilities = requires {
+    requires L::produces_probabilities;
+};
+
+template <class L>
+concept CouplesBatch = requires {
+    requires L::couples_batch;
+};
 
 // Floating-point operations of one sample's forward pass.
 template <class L>
 constexpr std::size_t flops_per_sample_of() noexcept {
-    if constexpr (requires { L::flops_per_sample; }) return L::flops_per_sample;
-    else if constexpr (ReshapeOnly<L>) return 0;
-    else return L::output_shape::size;
+    if constexpr (requires { L::flops_per_sample; })
+        return L::flops_per_sample;
+    else if constexpr (ReshapeOnly<L>)
+        return 0;
+    else
+        return L::output_shape::size;
 }
 
 }  // namespace ctnn

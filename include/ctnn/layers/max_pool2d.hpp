@@ -23,7 +23,8 @@ struct MaxPool2D {
         static constexpr std::size_t in_height = InputShape::dims[0];
         static constexpr std::size_t in_width = InputShape::rank > 1 ? InputShape::dims[1 % InputShape::rank] : 1;
         static constexpr std::size_t channels = InputShape::rank > 2 ? InputShape::dims[2 % InputShape::rank] : 1;
-        static_assert((K <= in_height && K <= in_width) || shape_mismatch<MaxPool2D, InputShape>::value,
+        static_assert(InputShape::rank != 3 || (K <= in_height && K <= in_width) ||
+                          shape_mismatch<MaxPool2D, InputShape>::value,
                       "MaxPool2D window is larger than its input image");
         // Guarded so that a failed check above does not cascade into more errors.
         static constexpr std::size_t out_height = K <= in_height ? (in_height - K) / Stride + 1 : 1;
@@ -33,11 +34,9 @@ struct MaxPool2D {
         using output_shape = Shape<out_height, out_width, channels>;
         static constexpr std::string_view kind = "MaxPool2D";
         static constexpr std::uint64_t fingerprint = layer_fingerprint<K, Stride>(kind);
-        static std::string name() {
-            return K == Stride ? layer_name<K>(kind) : layer_name<K, Stride>(kind);
-        }
-        static constexpr kernels::PoolGeometry geometry{in_height, in_width, channels, K, Stride, out_height,
-                                                        out_width};
+        static std::string name() { return K == Stride ? layer_name<K>(kind) : layer_name<K, Stride>(kind); }
+        static constexpr kernels::PoolGeometry geometry{in_height, in_width,   channels, K,
+                                                        Stride,    out_height, out_width};
 
         // Where each maximum came from, for the backward pass; the masked output gradient of the fused form.
         struct workspace {
@@ -50,8 +49,8 @@ struct MaxPool2D {
         void forward(const float* x, float* y, std::size_t n, workspace& ws, Pass /*pass*/) const noexcept {
             kernels::max_pool2d(geometry, x, y, ws.argmax.data(), n);
         }
-        void backward(const float* /*x*/, const float* /*y*/, const float* dy, float* dx, std::size_t n,
-                      workspace& ws, GradientTarget /*target*/ = {}) noexcept {
+        void backward(const float* /*x*/, const float* /*y*/, const float* dy, float* dx, std::size_t n, workspace& ws,
+                      GradientTarget /*target*/ = {}) noexcept {
             if (dx != nullptr) kernels::max_pool2d_backward(geometry, dy, ws.argmax.data(), dx, n);
         }
 

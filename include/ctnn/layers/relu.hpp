@@ -34,8 +34,8 @@ struct ReLU {
         void forward(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const noexcept {
             activation::apply(x, y, n * InputShape::size);
         }
-        void backward(const float* /*x*/, const float* y, const float* dy, float* dx, std::size_t n,
-                      workspace& /*ws*/, GradientTarget /*target*/ = {}) noexcept {
+        void backward(const float* /*x*/, const float* y, const float* dy, float* dx, std::size_t n, workspace& /*ws*/,
+                      GradientTarget /*target*/ = {}) noexcept {
             if (dx != nullptr) activation::apply_backward(y, dy, dx, n * InputShape::size);
         }
     };

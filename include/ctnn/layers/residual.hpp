@@ -54,7 +54,8 @@ struct Residual {
 
         // The inner chain's activations and gradients; its input gradient, summed with the shortcut's.
         struct workspace {
-            explicit workspace(std::size_t max_batch) : chain(max_batch), inner_gradient(max_batch * InputShape::size) {}
+            explicit workspace(std::size_t max_batch)
+                : chain(max_batch), inner_gradient(max_batch * InputShape::size) {}
             typename inner::Workspace chain;
             Buffer inner_gradient;
         };

@@ -84,8 +84,7 @@ struct workspaces_of<std::tuple<Bound...>> {
 };
 
 template <ShapeType S>
-constexpr LayerSummary shape_row(std::string_view kind, std::size_t parameters, std::size_t state,
-                                 std::size_t flops) {
+constexpr LayerSummary shape_row(std::string_view kind, std::size_t parameters, std::size_t state, std::size_t flops) {
     static_assert(S::rank <= 4, "summaries print shapes of rank 4 at most");
     LayerSummary row{kind, {}, S::rank, parameters, state, flops};
     for (std::size_t i = 0; i < S::rank; ++i) row.output_dims[i] = S::dims[i];
@@ -110,20 +109,17 @@ public:
 private:
     template <class F>
     static constexpr auto over_layers(F&& f) {
-        return [&]<std::size_t... I>(std::index_sequence<I...>) {
-            return f(std::type_identity<layer_type<I>>{}...);
-        }(std::make_index_sequence<layer_count>{});
+        return [&]<std::size_t... I>(std::index_sequence<I...>) { return f(std::type_identity<layer_type<I>>{}...); }
+        (std::make_index_sequence<layer_count>{});
     }
 
 public:
-    static constexpr std::array<std::size_t, layer_count> parameter_counts =
-        over_layers([]<class... L>(std::type_identity<L>...) {
+    static constexpr std::array<std::size_t, layer_count> parameter_counts = over_layers(
+        []<class... L>(std::type_identity<L>...) {
             return std::array<std::size_t, layer_count>{L::parameter_count...};
         });
-    static constexpr std::array<std::size_t, layer_count> state_counts =
-        over_layers([]<class... L>(std::type_identity<L>...) {
-            return std::array<std::size_t, layer_count>{L::state_count...};
-        });
+    static constexpr std::array<std::size_t, layer_count> state_counts = over_layers(
+        []<class... L>(std::type_identity<L>...) { return std::array<std::size_t, layer_count>{L::state_count...}; });
     static constexpr std::size_t parameter_count = [] {
         std::size_t total = 0;
         for (std::size_t c : parameter_counts) total += c;
@@ -138,8 +134,8 @@ public:
     static constexpr std::size_t forward_flops_per_sample = over_layers(
         []<class... L>(std::type_identity<L>...) { return (std::size_t{0} + ... + flops_per_sample_of<L>()); });
     // Whether a training forward mixes the samples of a batch in some layer (BatchNorm).
-    static constexpr bool couples_batch =
-        over_layers([]<class... L>(std::type_identity<L>...) { return (false || ... || CouplesBatch<L>); });
+    static constexpr bool couples_batch = over_layers(
+        []<class... L>(std::type_identity<L>...) { return (false || ... || CouplesBatch<L>); });
 
     // Layer I, a non-decreasing element-wise activation directly before a layer that can absorb it (a
     // max-pooling), runs inside that layer's pass (AbsorbsActivation): its output is never stored.
@@ -149,31 +145,39 @@ public:
             return false;
         } else if constexpr (ElementwiseActivation<layer_type<I>>) {
             using A = typename layer_type<I>::activation;
-            if constexpr (A::non_decreasing) return AbsorbsActivation<layer_type<I + 1>, A>;
-            else return false;
+            if constexpr (A::non_decreasing)
+                return AbsorbsActivation<layer_type<I + 1>, A>;
+            else
+                return false;
         } else {
             return false;
         }
     }();
     template <std::size_t I>
     static constexpr bool absorbs_previous_activation = [] {
-        if constexpr (I == 0) return false;
-        else return activation_absorbed_by_next<I - 1>;
+        if constexpr (I == 0)
+            return false;
+        else
+            return activation_absorbed_by_next<I - 1>;
     }();
 
     // A reshape-only layer, or an absorbed activation, shares the buffer of the layer before it.
     template <std::size_t I>
     static constexpr bool shares_input_buffer = [] {
-        if constexpr (I == 0) return false;  // the chain's input belongs to the caller
-        else return activation_absorbed_by_next<I> || ReshapeOnly<layer_type<I>>;
+        if constexpr (I == 0)
+            return false;  // the chain's input belongs to the caller
+        else
+            return activation_absorbed_by_next<I> || ReshapeOnly<layer_type<I>>;
     }();
     // The layer whose buffer holds layer I's output.
-    static constexpr std::array<std::size_t, layer_count> output_owner = []<std::size_t... I>(std::index_sequence<I...>) {
+    static constexpr std::array<std::size_t, layer_count> output_owner = []<std::size_t... I>(
+        std::index_sequence<I...>) {
         std::array<bool, layer_count> shares{shares_input_buffer<I>...};
         std::array<std::size_t, layer_count> owner{};
         for (std::size_t i = 0; i < layer_count; ++i) owner[i] = shares[i] ? owner[i - 1] : i;
         return owner;
-    }(std::make_index_sequence<layer_count>{});
+    }
+    (std::make_index_sequence<layer_count>{});
 
     // Index of the first layer with parameters (layer_count if none): nothing below it needs a gradient.
     static constexpr std::size_t first_trainable_layer = [] {
@@ -199,8 +203,8 @@ public:
     }
 
     // One summary row per layer, as a constant expression.
-    static constexpr std::array<LayerSummary, layer_count> summary_rows =
-        over_layers([]<class... L>(std::type_identity<L>...) {
+    static constexpr std::array<LayerSummary, layer_count> summary_rows = over_layers(
+        []<class... L>(std::type_identity<L>...) {
             return std::array<LayerSummary, layer_count>{detail::shape_row<typename L::output_shape>(
                 L::kind, L::parameter_count, L::state_count, flops_per_sample_of<L>())...};
         });
@@ -217,7 +221,8 @@ public:
             : max_batch_(max_batch), layer_workspaces_(detail::workspaces_of<layers_type>::make(max_batch)) {
             if (max_batch == 0) throw std::invalid_argument("Workspace: max_batch must be positive");
             for_each_index([&](auto i) {
-                if constexpr (!shares_input_buffer<i>) activations_[i].resize(max_batch * layer_type<i>::output_shape::size);
+                if constexpr (!shares_input_buffer<i>)
+                    activations_[i].resize(max_batch * layer_type<i>::output_shape::size);
                 gradient_size_ = std::max(gradient_size_, max_batch * layer_type<i>::input_shape::size);
             });
             gradients_[0].resize(gradient_size_);
@@ -331,23 +336,22 @@ public:
     // visit(layer_index, StateView) for every non-trainable tensor, in layer order.
     template <class F>
     static void visit_state(layers_type& layers, F&& visit) {
-        for_each_index([&](auto i) {
-            std::get<i>(layers).visit_state([&](const StateView& s) { visit(std::size_t{i}, s); });
-        });
+        for_each_index(
+            [&](auto i) { std::get<i>(layers).visit_state([&](const StateView& s) { visit(std::size_t{i}, s); }); });
     }
 
 private:
     template <class F>
     static constexpr void for_each_index(F&& f) {
-        [&]<std::size_t... I>(std::index_sequence<I...>) {
-            (f(std::integral_constant<std::size_t, I>{}), ...);
-        }(std::make_index_sequence<layer_count>{});
+        [&]<std::size_t... I>(std::index_sequence<I...>) { (f(std::integral_constant<std::size_t, I>{}), ...); }
+        (std::make_index_sequence<layer_count>{});
     }
     template <class F>
     static constexpr void for_each_index_reversed(F&& f) {
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (f(std::integral_constant<std::size_t, layer_count - 1 - I>{}), ...);
-        }(std::make_index_sequence<layer_count>{});
+        }
+        (std::make_index_sequence<layer_count>{});
     }
 };
 

@@ -130,7 +130,8 @@ public:
     }
 
     void zero_gradients() {
-        visit_parameters([](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 0.0f); });
+        visit_parameters(
+            [](std::size_t, const ParameterView& p) { std::fill(p.gradient.begin(), p.gradient.end(), 0.0f); });
     }
 
     // visit(layer_index, ParameterView) for every trainable tensor, in layer order.

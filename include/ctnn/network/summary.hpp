@@ -14,9 +14,9 @@ struct LayerSummary {
     std::string_view kind;                     // "Conv2D"
     std::array<std::size_t, 4> output_dims{};  // first output_rank entries are used
     std::size_t output_rank = 0;
-    std::size_t parameters = 0;                // trainable
-    std::size_t state = 0;                     // non-trainable
-    std::size_t flops = 0;                     // of one sample's forward pass
+    std::size_t parameters = 0;  // trainable
+    std::size_t state = 0;       // non-trainable
+    std::size_t flops = 0;       // of one sample's forward pass
 };
 
 namespace detail {

@@ -92,88 +92,87 @@ Evaluation evaluate(Net& net, const data::Dataset& d) {
 // Trains plan.network() on `train` for options.epochs epochs, each step spread over threads as `plan` says;
 // returns the per-epoch history.
 template <class Net, class Reducer, class Optimizer>
-    requires OptimizerFor<Optimizer, Net>
-History fit(StepPlan<Net, Reducer>& plan, const data::Dataset& train, Optimizer& optimizer,
-            const FitOptions& options = {}) {
-    using Plan = StepPlan<Net, Reducer>;
-    Net& net = plan.network();
-    detail::check_dataset<Net>(train, "fit");
-    if (options.validation != nullptr) detail::check_dataset<Net>(*options.validation, "fit (validation)");
-    if (options.batch == 0 || options.batch > net.max_batch())
-        throw std::invalid_argument("fit: batch " + std::to_string(options.batch) + " must be in 1.." +
-                                    std::to_string(net.max_batch()) + " (the network's max_batch)");
-    if (train.size() == 0) throw std::invalid_argument("fit: the training set is empty");
+    requires OptimizerFor<Optimizer, Net> History fit(StepPlan<Net, Reducer>& plan, const data::Dataset& train,
+                                                      Optimizer& optimizer, const FitOptions& options = {}) {
+        using Plan = StepPlan<Net, Reducer>;
+        Net& net = plan.network();
+        detail::check_dataset<Net>(train, "fit");
+        if (options.validation != nullptr) detail::check_dataset<Net>(*options.validation, "fit (validation)");
+        if (options.batch == 0 || options.batch > net.max_batch())
+            throw std::invalid_argument("fit: batch " + std::to_string(options.batch) + " must be in 1.." +
+                                        std::to_string(net.max_batch()) + " (the network's max_batch)");
+        if (train.size() == 0) throw std::invalid_argument("fit: the training set is empty");
 
-    const std::size_t sample = train.sample_size();
-    Buffer batch_images(options.batch * sample);
-    std::vector<std::uint8_t> batch_labels(options.batch);
-    std::vector<std::uint32_t> order(train.size());
-    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+        const std::size_t sample = train.sample_size();
+        Buffer batch_images(options.batch * sample);
+        std::vector<std::uint8_t> batch_labels(options.batch);
+        std::vector<std::uint32_t> order(train.size());
+        for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
 
-    Rng shuffle_rng(options.seed);
-    detail::ProgressReporter progress(options.verbosity, options.epochs, train.size());
-    History history;
-    for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
-        if (options.shuffle)
-            for (std::size_t i = order.size() - 1; i > 0; --i)
-                std::swap(order[i], order[static_cast<std::size_t>(shuffle_rng.below(i + 1))]);
-        progress.start_epoch(epoch);
-        const auto start = std::chrono::steady_clock::now();
-        double loss_sum = 0.0;
-        std::size_t correct = 0, seen = 0;
-        const auto add_step = [&](std::size_t n, const BatchLoss& step) {
-            loss_sum += step.loss_sum;
-            correct += step.correct;
-            seen += n;
-            progress.update(seen, loss_sum / static_cast<double>(seen),
-                            static_cast<double>(correct) / static_cast<double>(seen));
-        };
-        std::size_t first = 0;
-        // The full batches of a row-split network share one parallel region; train_step opens one per step.
-        if constexpr (Plan::has_row_split && detail::TeamOptimizer<Optimizer, Net>) {
-            const std::size_t full_batches = train.size() / options.batch;
-            if (full_batches > 0 && Plan::splits_rows(options.batch)) {
-                const std::size_t n = options.batch;
-                detail::row_split_steps(
-                    plan, optimizer, batch_images.data(), batch_labels.data(), n, Plan::parts_for(n), full_batches,
-                    [&](std::size_t step) {
-                        data::gather_batch(train, order, step * n, n, batch_images.data(), batch_labels.data());
-                    },
-                    [&](std::size_t /*step*/, const BatchLoss& loss) { add_step(n, loss); });
-                first = full_batches * n;
+        Rng shuffle_rng(options.seed);
+        detail::ProgressReporter progress(options.verbosity, options.epochs, train.size());
+        History history;
+        for (std::size_t epoch = 0; epoch < options.epochs; ++epoch) {
+            if (options.shuffle)
+                for (std::size_t i = order.size() - 1; i > 0; --i)
+                    std::swap(order[i], order[static_cast<std::size_t>(shuffle_rng.below(i + 1))]);
+            progress.start_epoch(epoch);
+            const auto start = std::chrono::steady_clock::now();
+            double loss_sum = 0.0;
+            std::size_t correct = 0, seen = 0;
+            const auto add_step = [&](std::size_t n, const BatchLoss& step) {
+                loss_sum += step.loss_sum;
+                correct += step.correct;
+                seen += n;
+                progress.update(seen, loss_sum / static_cast<double>(seen),
+                                static_cast<double>(correct) / static_cast<double>(seen));
+            };
+            std::size_t first = 0;
+            // The full batches of a row-split network share one parallel region; train_step opens one per step.
+            if constexpr (Plan::has_row_split && detail::TeamOptimizer<Optimizer, Net>) {
+                const std::size_t full_batches = train.size() / options.batch;
+                if (full_batches > 0 && Plan::splits_rows(options.batch)) {
+                    const std::size_t n = options.batch;
+                    detail::row_split_steps(
+                        plan, optimizer, batch_images.data(), batch_labels.data(), n, Plan::parts_for(n), full_batches,
+                        [&](std::size_t step) {
+                            data::gather_batch(train, order, step * n, n, batch_images.data(), batch_labels.data());
+                        },
+                        [&](std::size_t /*step*/, const BatchLoss& loss) { add_step(n, loss); });
+                    first = full_batches * n;
+                }
             }
+            for (; first < train.size(); first += options.batch) {
+                const std::size_t n = std::min(options.batch, train.size() - first);
+                data::gather_batch(train, order, first, n, batch_images.data(), batch_labels.data());
+                add_step(n, train_step(plan, optimizer, batch_images.data(), batch_labels.data(), n));
+            }
+            EpochRecord record;
+            record.epoch = epoch;
+            record.loss = loss_sum / static_cast<double>(seen);
+            record.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
+            record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (options.validation != nullptr) {
+                const Evaluation v = evaluate(net, *options.validation);
+                record.validation_loss = v.loss;
+                record.validation_accuracy = v.accuracy;
+            }
+            progress.end_epoch(record.loss, record.accuracy, record.seconds,
+                               record.validation_loss ? &*record.validation_loss : nullptr,
+                               record.validation_accuracy ? &*record.validation_accuracy : nullptr);
+            history.push_back(record);
+            if (options.on_epoch_end && !options.on_epoch_end(record)) break;
         }
-        for (; first < train.size(); first += options.batch) {
-            const std::size_t n = std::min(options.batch, train.size() - first);
-            data::gather_batch(train, order, first, n, batch_images.data(), batch_labels.data());
-            add_step(n, train_step(plan, optimizer, batch_images.data(), batch_labels.data(), n));
-        }
-        EpochRecord record;
-        record.epoch = epoch;
-        record.loss = loss_sum / static_cast<double>(seen);
-        record.accuracy = static_cast<double>(correct) / static_cast<double>(seen);
-        record.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        if (options.validation != nullptr) {
-            const Evaluation v = evaluate(net, *options.validation);
-            record.validation_loss = v.loss;
-            record.validation_accuracy = v.accuracy;
-        }
-        progress.end_epoch(record.loss, record.accuracy, record.seconds,
-                           record.validation_loss ? &*record.validation_loss : nullptr,
-                           record.validation_accuracy ? &*record.validation_accuracy : nullptr);
-        history.push_back(record);
-        if (options.on_epoch_end && !options.on_epoch_end(record)) break;
+        return history;
     }
-    return history;
-}
 
 // Trains `net` with a StepPlan of its own (made for this call: its buffers are allocated on the first steps).
 template <class Net, class Optimizer>
-    requires OptimizerFor<Optimizer, Net>
-History fit(Net& net, const data::Dataset& train, Optimizer& optimizer, const FitOptions& options = {}) {
-    StepPlan<Net> plan(net);
-    return fit(plan, train, optimizer, options);
-}
+    requires OptimizerFor<Optimizer, Net> History fit(Net& net, const data::Dataset& train, Optimizer& optimizer,
+                                                      const FitOptions& options = {}) {
+        StepPlan<Net> plan(net);
+        return fit(plan, train, optimizer, options);
+    }
 
 // The class of one sample and the probabilities behind it.
 template <std::size_t Classes>
@@ -215,8 +214,8 @@ void predict(Net& net, const float* samples, std::size_t n, std::uint8_t* labels
     constexpr std::size_t classes = Net::output_shape::size;
     for (std::size_t first = 0; first < n; first += net.max_batch()) {
         const std::size_t count = std::min(net.max_batch(), n - first);
-        const std::span<const float> output =
-            net.forward(samples + first * Net::input_shape::size, count, net.workspace(), Pass::inference);
+        const std::span<const float> output = net.forward(samples + first * Net::input_shape::size, count,
+                                                          net.workspace(), Pass::inference);
         for (std::size_t r = 0; r < count; ++r) {
             const float* row = output.data() + r * classes;
             labels[first + r] = static_cast<std::uint8_t>(std::max_element(row, row + classes) - row);

@@ -1,7 +1,7 @@
 #pragma once
 // The row split: a training step on several threads for a network with one dominant RowSplittable layer
-// (StepPlan::row_split_layer, such as the Dense<5408,128> of ctnn_train_bench's CNN). The layers below and above it are split
-// by samples, as in the sample split; that layer is split by the input rows of its weights over the whole batch
+// (StepPlan::row_split_layer, such as the Dense<5408,128> of ctnn_train_bench's CNN). The layers below and above it are
+// split by samples, as in the sample split; that layer is split by the input rows of its weights over the whole batch
 // instead, in fixed blocks of rows that the threads share in proportion to their measured speed (BlockBalance).
 // Each thread reads and writes only its own rows of W, of their gradient and of their optimiser state; what
 // crosses between cores is activations (~0.35 MB per step each way for ctnn_train_bench's CNN), not the 2.8 MB matrix.
@@ -102,8 +102,8 @@ void row_split_team_step(Plan& plan, Optimizer& optimizer, const float* images, 
     float* loss_gradient = ws.output_gradient().data();
     losses[t] = network_loss<Net>({y, count * Net::output_shape::size}, labels + samples.begin, count, loss_gradient,
                                   n);
-    const float* output_gradient =
-        net.template backward_layers<wide_index + 1>(x, loss_gradient, count, ws, Last, nullptr, gradients);
+    const float* output_gradient = net.template backward_layers<wide_index + 1>(x, loss_gradient, count, ws, Last,
+                                                                                nullptr, gradients);
     std::copy_n(output_gradient, count * out, whole.output_gradient.data() + samples.begin * out);
     team.sync();
 
@@ -155,38 +155,38 @@ std::size_t row_split_step(Plan& plan, Optimizer& optimizer, const float* images
 
 // `steps` training steps of n samples each, as many row_split_step calls would make them, in one parallel
 // region: opening and closing a region per step cost ~100 us on two virtual CPUs (a sleeping thread took ~45 us
-// to wake each way), a tenth of a step of ctnn_train_bench's CNN. Between steps thread 0 alone calls done(step - 1, loss) for
-// the step before, then load(step), which fills `images` and `labels`; the other threads wait at the barrier,
+// to wake each way), a tenth of a step of ctnn_train_bench's CNN. Between steps thread 0 alone calls done(step - 1,
+// loss) for the step before, then load(step), which fills `images` and `labels`; the other threads wait at the barrier,
 // where they spin briefly. Returns the number of threads that ran. An exception from load or done stops the
 // steps and is rethrown after the region.
 template <class Plan, class Optimizer, class Load, class Done>
-    requires TeamOptimizer<Optimizer, typename Plan::network_type>
-std::size_t row_split_steps(Plan& plan, Optimizer& optimizer, const float* images, const std::uint8_t* labels,
-                            std::size_t n, std::size_t parts, std::size_t steps, Load&& load, Done&& done) {
-    std::array<BatchLoss, max_team_threads> losses{};
-    parts = std::min({parts, n, max_team_threads});
-    plan.prepare_row_split(parts, n);
-    std::size_t team_size = 1;
-    std::exception_ptr failure;
-    parallel_team(parts, [&](const Team& team) {
-        if (team.thread() == 0) team_size = team.size();
-        for (std::size_t step = 0; step < steps; ++step) {
-            if (team.thread() == 0) {
-                try {
-                    if (step > 0) done(step - 1, total_loss({losses.data(), team.size()}));
-                    load(step);
-                } catch (...) {
-                    failure = std::current_exception();
+    requires TeamOptimizer<Optimizer, typename Plan::network_type> std::size_t row_split_steps(
+        Plan& plan, Optimizer& optimizer, const float* images, const std::uint8_t* labels, std::size_t n,
+        std::size_t parts, std::size_t steps, Load&& load, Done&& done) {
+        std::array<BatchLoss, max_team_threads> losses{};
+        parts = std::min({parts, n, max_team_threads});
+        plan.prepare_row_split(parts, n);
+        std::size_t team_size = 1;
+        std::exception_ptr failure;
+        parallel_team(parts, [&](const Team& team) {
+            if (team.thread() == 0) team_size = team.size();
+            for (std::size_t step = 0; step < steps; ++step) {
+                if (team.thread() == 0) {
+                    try {
+                        if (step > 0) done(step - 1, total_loss({losses.data(), team.size()}));
+                        load(step);
+                    } catch (...) {
+                        failure = std::current_exception();
+                    }
                 }
+                team.sync();  // the batch is loaded (or the steps are over); also orders `failure`
+                if (failure) return;
+                row_split_team_step(plan, optimizer, images, labels, n, losses, team);
             }
-            team.sync();  // the batch is loaded (or the steps are over); also orders `failure`
-            if (failure) return;
-            row_split_team_step(plan, optimizer, images, labels, n, losses, team);
-        }
-    });
-    if (failure) std::rethrow_exception(failure);
-    if (steps > 0) done(steps - 1, total_loss({losses.data(), team_size}));
-    return team_size;
-}
+        });
+        if (failure) std::rethrow_exception(failure);
+        if (steps > 0) done(steps - 1, total_loss({losses.data(), team_size}));
+        return team_size;
+    }
 
 }  // namespace ctnn::detail

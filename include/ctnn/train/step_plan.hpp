@@ -48,9 +48,9 @@ concept GradientReducer = requires(const R& reducer, float* into, std::span<cons
 namespace detail {
 
 // The layer of Net split by weight rows on several threads: the RowSplittable layer holding more than half of
-// the parameters (layer_count if none, or if the network couples its batch). The Dense<5408,128> of ctnn_train_bench's CNN
-// holds 99.7%: split by rows, each thread reads and updates only its part of the weight matrix instead of
-// every thread streaming all of it while the other core writes it.
+// the parameters (layer_count if none, or if the network couples its batch). The Dense<5408,128> of ctnn_train_bench's
+// CNN holds 99.7%: split by rows, each thread reads and updates only its part of the weight matrix instead of every
+// thread streaming all of it while the other core writes it.
 template <class Net>
 inline constexpr std::size_t row_split_layer_of = []<std::size_t... I>(std::index_sequence<I...>) {
     constexpr std::array<bool, Net::layer_count> splittable{RowSplittable<typename Net::template layer_type<I>>...};
@@ -58,7 +58,8 @@ inline constexpr std::size_t row_split_layer_of = []<std::size_t... I>(std::inde
     for (std::size_t i = 0; i < Net::layer_count; ++i)
         if (splittable[i] && 2 * Net::parameter_counts[i] > Net::parameter_count) return i;
     return Net::layer_count;
-}(std::make_index_sequence<Net::layer_count>{});
+}
+(std::make_index_sequence<Net::layer_count>{});
 
 }  // namespace detail
 
@@ -107,8 +108,8 @@ public:
         return part_gradients_[part - 1].data();
     }
     // Creates parts 1..parts-1, their workspaces holding at least `samples_per_part` samples (the network's
-    // max_batch when 0; grown, never shrunk). Sized by the batch, not by max_batch: the CNN's workspace (ctnn_train_bench) for
-    // 256 samples is ~110 MB, and first-touching fresh pages is slow on virtual machines (see
+    // max_batch when 0; grown, never shrunk). Sized by the batch, not by max_batch: the CNN's workspace
+    // (ctnn_train_bench) for 256 samples is ~110 MB, and first-touching fresh pages is slow on virtual machines (see
     // docs/performance.md, "parts' workspaces sized by the batch").
     void prepare_parts(std::size_t parts, std::size_t samples_per_part = 0) {
         if (samples_per_part == 0) samples_per_part = net_->max_batch();
@@ -125,7 +126,8 @@ public:
     // are left as they are (the row split computes them whole).
     void reduce_gradients(std::size_t parts, std::size_t complete_layer = Net::layer_count) {
         if (parts <= 1) return;
-        const std::size_t complete_count = complete_layer < Net::layer_count ? Net::parameter_counts[complete_layer] : 0;
+        const std::size_t complete_count = complete_layer < Net::layer_count ? Net::parameter_counts[complete_layer]
+                                                                             : 0;
         if (Net::parameter_count - complete_count < reduce_parallel_min) {
             reduce_gradients(parts, Range{0, Net::parameter_count}, complete_layer);
             return;
@@ -142,7 +144,8 @@ public:
         net_->visit_parameters([&](std::size_t layer, const ParameterView& p) {
             const std::size_t lo = std::max(elements.begin, offset);
             const std::size_t hi = std::min(elements.end, offset + p.gradient.size());
-            if (lo < hi && layer != complete_layer) reducer_.reduce(p.gradient.data() + (lo - offset), others, lo, hi - lo);
+            if (lo < hi && layer != complete_layer)
+                reducer_.reduce(p.gradient.data() + (lo - offset), others, lo, hi - lo);
             offset += p.gradient.size();
         });
     }
@@ -161,16 +164,12 @@ public:
     };
     // Blocks of row_split_layer's rows for a team of `threads`: row_blocks_per_thread each (fewer when there
     // are fewer rows; at least one block per thread, some of them empty when there are fewer rows than threads).
-    static constexpr std::size_t row_split_blocks(std::size_t threads) noexcept
-        requires has_row_split
-    {
+    static constexpr std::size_t row_split_blocks(std::size_t threads) noexcept requires has_row_split {
         threads = std::max<std::size_t>(threads, 1);
         return std::max(threads, std::min(row_blocks_per_thread * threads, wide_layer::input_shape::size));
     }
     // Allocates what a row-split step of up to n samples on up to `threads` threads needs (on first use only).
-    RowSplitBuffers& prepare_row_split(std::size_t threads, std::size_t n)
-        requires has_row_split
-    {
+    RowSplitBuffers& prepare_row_split(std::size_t threads, std::size_t n) requires has_row_split {
         prepare_parts(threads, samples_per_part(n));
         if (row_split_.rows < n) {
             row_split_.rows = n;
@@ -186,11 +185,7 @@ public:
         return row_split_;
     }
     // The same buffers without sizing them: for the threads of a step, after prepare_row_split.
-    RowSplitBuffers& row_split_state() noexcept
-        requires has_row_split
-    {
-        return row_split_;
-    }
+    RowSplitBuffers& row_split_state() noexcept requires has_row_split { return row_split_; }
 
 private:
     using wide_layer = typename Net::template layer_type<has_row_split ? row_split_layer : 0>;

@@ -18,7 +18,9 @@ namespace ctnn {
 
 // An optimiser updates every parameter of a network from its accumulated gradients.
 template <class O, class Net>
-concept OptimizerFor = requires(O& optimizer, Net& net) { optimizer.step(net); };
+concept OptimizerFor = requires(O& optimizer, Net& net) {
+    optimizer.step(net);
+};
 
 namespace detail {
 
@@ -33,9 +35,11 @@ std::size_t sample_split_forward_backward(Plan& plan, const float* images, const
         const Range range = split_range(n, part, part_count);
         const std::size_t count = range.end - range.begin;
         float* gradients = plan.part_gradients(part);  // null for part 0: the layers' own
-        if (count == 0) {  // more parts than samples: this part adds nothing to the sum
-            if (gradients != nullptr) std::fill_n(gradients, Net::parameter_count, 0.0f);
-            else net.zero_gradients();
+        if (count == 0) {                              // more parts than samples: this part adds nothing to the sum
+            if (gradients != nullptr)
+                std::fill_n(gradients, Net::parameter_count, 0.0f);
+            else
+                net.zero_gradients();
             return;
         }
         auto& ws = plan.part_workspace(part);
@@ -65,21 +69,22 @@ std::size_t sample_split_forward_backward(Plan& plan, const float* images, const
 // One optimisation step of plan.network() on a batch of n samples. Results are fixed by the thread count.
 // Allocates nothing once the optimiser and the plan's parts have been created (first step).
 template <class Net, class Reducer, class Optimizer>
-    requires OptimizerFor<Optimizer, Net>
-BatchLoss train_step(StepPlan<Net, Reducer>& plan, Optimizer& optimizer, const float* images,
-                     const std::uint8_t* labels, std::size_t n) {
-    using Plan = StepPlan<Net, Reducer>;
-    const std::size_t parts = Plan::parts_for(n);
-    plan.prepare_parts(parts, Plan::samples_per_part(n));
-    std::array<BatchLoss, max_team_threads> losses{};
-    std::size_t used_parts = 0;
-    if constexpr (Plan::has_row_split)
-        if (Plan::splits_rows(n)) used_parts = detail::row_split_step(plan, optimizer, images, labels, n, parts, losses);
-    if (used_parts == 0) {
-        used_parts = detail::sample_split_forward_backward(plan, images, labels, n, parts, losses);
-        optimizer.step(plan.network());
+    requires OptimizerFor<Optimizer, Net> BatchLoss train_step(StepPlan<Net, Reducer>& plan, Optimizer& optimizer,
+                                                               const float* images, const std::uint8_t* labels,
+                                                               std::size_t n) {
+        using Plan = StepPlan<Net, Reducer>;
+        const std::size_t parts = Plan::parts_for(n);
+        plan.prepare_parts(parts, Plan::samples_per_part(n));
+        std::array<BatchLoss, max_team_threads> losses{};
+        std::size_t used_parts = 0;
+        if constexpr (Plan::has_row_split)
+            if (Plan::splits_rows(n))
+                used_parts = detail::row_split_step(plan, optimizer, images, labels, n, parts, losses);
+        if (used_parts == 0) {
+            used_parts = detail::sample_split_forward_backward(plan, images, labels, n, parts, losses);
+            optimizer.step(plan.network());
+        }
+        return total_loss({losses.data(), used_parts});
     }
-    return total_loss({losses.data(), used_parts});
-}
 
 }  // namespace ctnn

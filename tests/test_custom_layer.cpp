@@ -1,0 +1,195 @@
+// Layers written outside the library against the documented contract (layers/layer.hpp) only: no detail::
+// name, no change to ctnn. They compose, train, pass the generic gradient check, save and load, and their
+// declared capabilities take effect (an activation a max-pooling absorbs; one it must not).
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ctnn/ctnn.hpp"
+#include "gradient_check.hpp"
+#include "idx_writer.hpp"  // TempDir
+#include "network_values.hpp"
+#include "synthetic_data.hpp"
+
+namespace user {
+
+// A learned per-channel scale: y[..., c] = s[c] * x[..., c]. Trainable, no state, no workspace.
+struct ChannelScale {
+    template <ctnn::ShapeType In>
+    struct bind : ctnn::Stateless {
+        static constexpr std::size_t channels = In::dims[In::rank - 1];
+        using input_shape = In;
+        using output_shape = In;
+        using workspace = ctnn::NoWorkspace;
+        static constexpr std::size_t parameter_count = channels;
+        static constexpr std::string_view kind = "ChannelScale";
+        static constexpr std::uint64_t fingerprint = ctnn::layer_fingerprint<channels>(kind);
+        static std::string name() { return ctnn::layer_name<channels>(kind); }
+
+        std::vector<float> scale = std::vector<float>(channels, 1.0f), scale_gradient = std::vector<float>(channels);
+
+        void initialize(ctnn::Rng& rng, ctnn::Initializer) {
+            for (float& s : scale) s = rng.uniform(0.5f, 1.5f);
+            std::fill(scale_gradient.begin(), scale_gradient.end(), 0.0f);
+        }
+        void forward(const float* x, float* y, std::size_t n, workspace&, ctnn::Pass) const {
+            for (std::size_t i = 0; i < n * In::size; ++i) y[i] = scale[i % channels] * x[i];
+        }
+        void backward(const float* x, const float*, const float* dy, float* dx, std::size_t n, workspace&,
+                      ctnn::GradientTarget target = {}) {
+            float* ds = target.at(0, scale_gradient.data());
+            if (!target.accumulates()) std::fill_n(ds, channels, 0.0f);
+            for (std::size_t i = 0; i < n * In::size; ++i) {
+                ds[i % channels] += dy[i] * x[i];
+                if (dx != nullptr) dx[i] = scale[i % channels] * dy[i];
+            }
+        }
+        template <class F>
+        void visit_parameters(F&& visit) {
+            static constexpr std::size_t shape[] = {channels};
+            visit(ctnn::ParameterView{"scale", scale, scale_gradient, shape});
+        }
+    };
+};
+
+// y = x for x > 0, 0.1 x otherwise: non-decreasing, so a max-pooling after it may run it on its output.
+struct LeakyReLU {
+    struct activation {
+        static constexpr bool non_decreasing = true;
+        static void apply(const float* x, float* y, std::size_t count) {
+            for (std::size_t i = 0; i < count; ++i) y[i] = x[i] > 0 ? x[i] : 0.1f * x[i];
+        }
+        static void apply_backward(const float* y, const float* dy, float* dx, std::size_t count) {
+            for (std::size_t i = 0; i < count; ++i) dx[i] = y[i] > 0 ? dy[i] : 0.1f * dy[i];
+        }
+    };
+    template <ctnn::ShapeType In>
+    struct bind : ctnn::ParameterFree {
+        using input_shape = In;
+        using output_shape = In;
+        using workspace = ctnn::NoWorkspace;
+        using activation = LeakyReLU::activation;
+        static constexpr std::string_view kind = "LeakyReLU";
+        static constexpr std::uint64_t fingerprint = ctnn::layer_fingerprint<>(kind);
+        static std::string name() { return std::string(kind); }
+        void forward(const float* x, float* y, std::size_t n, workspace&, ctnn::Pass) const {
+            activation::apply(x, y, n * In::size);
+        }
+        void backward(const float*, const float* y, const float* dy, float* dx, std::size_t n, workspace&,
+                      ctnn::GradientTarget = {}) {
+            if (dx != nullptr) activation::apply_backward(y, dy, dx, n * In::size);
+        }
+    };
+};
+
+// y = -x is decreasing: max(-x) = -min(x), not -max(x), so no max-pooling may absorb it.
+struct Negate {
+    struct activation {
+        static constexpr bool non_decreasing = false;
+        static void apply(const float* x, float* y, std::size_t count) {
+            for (std::size_t i = 0; i < count; ++i) y[i] = -x[i];
+        }
+        static void apply_backward(const float*, const float* dy, float* dx, std::size_t count) {
+            for (std::size_t i = 0; i < count; ++i) dx[i] = -dy[i];
+        }
+    };
+    template <ctnn::ShapeType In>
+    struct bind : ctnn::ParameterFree {
+        using input_shape = In;
+        using output_shape = In;
+        using workspace = ctnn::NoWorkspace;
+        using activation = Negate::activation;
+        static constexpr std::string_view kind = "Negate";
+        static constexpr std::uint64_t fingerprint = ctnn::layer_fingerprint<>(kind);
+        static std::string name() { return std::string(kind); }
+        void forward(const float* x, float* y, std::size_t n, workspace&, ctnn::Pass) const {
+            activation::apply(x, y, n * In::size);
+        }
+        void backward(const float*, const float* y, const float* dy, float* dx, std::size_t n, workspace&,
+                      ctnn::GradientTarget = {}) {
+            if (dx != nullptr) activation::apply_backward(y, dy, dx, n * In::size);
+        }
+    };
+};
+
+}  // namespace user
+
+using namespace ctnn;
+
+namespace {
+using Net = Sequential<Input<8, 8, 1>, Conv2D<3, 3, 1, 4>, user::ChannelScale, user::LeakyReLU, MaxPool2D<2>, Flatten,
+                       Dense<36, 3>>;
+static_assert(BoundLayer<Net::layer_type<1>>);
+static_assert(Net::parameter_count == (9 * 4 + 4) + 4 + (36 * 3 + 3));
+// The declared capability takes effect: the leaky ReLU runs inside the pooling and stores no output.
+static_assert(Net::shares_input_buffer<2>);
+using NegateNet = Sequential<Input<8, 8, 1>, Conv2D<3, 3, 1, 4>, user::Negate, MaxPool2D<2>, Flatten, Dense<36, 3>>;
+static_assert(!NegateNet::shares_input_buffer<1>);  // not non-decreasing: runs on its own
+}  // namespace
+
+TEST_CASE("a user-written trainable layer passes the generic gradient check, alone and in a network") {
+    testing::check_layer_gradients<user::ChannelScale::bind<Shape<5, 3, 7>>>(2, 1, {.step = 1e-3f});
+    auto net = std::make_unique<Net>(seed(3), 4);
+    testing::check_network_gradients(*net, 3, 4, {.step = 1e-3f});
+    auto negate = std::make_unique<NegateNet>(seed(3), 4);
+    testing::check_network_gradients(*negate, 3, 5, {.step = 1e-3f});
+}
+
+TEST_CASE("an absorbed user activation gives the same outputs as run on its own") {
+    // The same layers with a Flatten-free split: LeakyReLU followed by Flatten is not absorbed.
+    using Separate = Sequential<Input<8, 8, 1>, Conv2D<3, 3, 1, 4>, user::ChannelScale, user::LeakyReLU, Flatten>;
+    static_assert(!Separate::shares_input_buffer<2>);
+    auto fused = std::make_unique<Net>(seed(5), 4);
+    auto separate = std::make_unique<Separate>(seed(5), 4);
+    const auto batch = testing::blobs(4, 8, 3, 6);
+    const std::span<const float> activated = separate->forward(batch.images.data(), 4);
+    fused->forward(batch.images.data(), 4);
+    // Layer 3 (the pooling) of the fused network against a plain 2x2 maximum of the separate activations.
+    const std::span<const float> pooled = fused->workspace().activation<3>(4);
+    for (std::size_t b = 0; b < 4; ++b)
+        for (std::size_t oy = 0; oy < 3; ++oy)
+            for (std::size_t ox = 0; ox < 3; ++ox)
+                for (std::size_t c = 0; c < 4; ++c) {
+                    float best = -1e30f;
+                    for (std::size_t dy = 0; dy < 2; ++dy)
+                        for (std::size_t dx = 0; dx < 2; ++dx)
+                            best = std::max(best, activated[((b * 6 + 2 * oy + dy) * 6 + 2 * ox + dx) * 4 + c]);
+                    CHECK(pooled[((b * 3 + oy) * 3 + ox) * 4 + c] == best);
+                }
+}
+
+TEST_CASE("a network with a user-written layer trains, and saves and loads bit-exactly") {
+    constexpr std::size_t n = 24;
+    const auto batch = testing::blobs(n, 8, 3, 7);
+    auto net = std::make_unique<Net>(seed(1), n);
+    StepPlan plan(*net);
+    Adam opt(1e-2f);
+    const double first = train_step(plan, opt, batch.images.data(), batch.labels.data(), n).loss_sum;
+    double last = first;
+    for (int step = 0; step < 30; ++step)
+        last = train_step(plan, opt, batch.images.data(), batch.labels.data(), n).loss_sum;
+    CHECK(last < 0.5 * first);
+    CHECK(Net::summary().find("ChannelScale<4>") != std::string::npos);
+
+    ctnn::test::TempDir dir;
+    const std::filesystem::path file = dir.path() / "custom.ctnn";
+    io::save(*net, file);
+    auto loaded = std::make_unique<Net>(seed(2), n);
+    io::load(*loaded, file);
+    CHECK(testing::parameter_values(*loaded) == testing::parameter_values(*net));
+    const std::span<const float> a = net->forward(batch.images.data(), n);
+    const std::vector<float> expected(a.begin(), a.end());
+    const std::span<const float> b = loaded->forward(batch.images.data(), n);
+    CHECK(std::vector<float>(b.begin(), b.end()) == expected);
+    // The file knows the layer: a network without it is refused.
+    auto other = std::make_unique<
+        Sequential<Input<8, 8, 1>, Conv2D<3, 3, 1, 4>, user::LeakyReLU, MaxPool2D<2>, Flatten, Dense<36, 3>>>(seed(1),
+                                                                                                              n);
+    CHECK_THROWS_AS(io::load(*other, file), io::format_error);
+}
