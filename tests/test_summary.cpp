@@ -47,3 +47,16 @@ TEST_CASE("summary() cuts a name too long for its column") {
     CHECK(text.find(" Residual<Conv2D<3,3,4,4,1,s...") != std::string::npos);
     CHECK(text.find("(None, 6, 6, 4)") != std::string::npos);
 }
+
+TEST_CASE("summary rows carry multiply-adds and output bytes per sample, as constants") {
+    using Cnn = testing::SeedCnn;
+    static_assert(Cnn::summary_rows[0].multiply_adds == 26 * 26 * 3 * 3 * 32);  // each weight used 26x26 times
+    static_assert(Cnn::summary_rows[4].multiply_adds == 5408 * 128);
+    static_assert(Cnn::summary_rows[1].multiply_adds == 0);  // ReLU: no products
+    static_assert(Cnn::summary_rows[0].flops == 2 * Cnn::summary_rows[0].multiply_adds);
+    static_assert(Cnn::summary_rows[2].output_bytes == 13 * 13 * 32 * sizeof(float));
+    static_assert(Cnn::multiply_adds_per_sample == 26 * 26 * 9 * 32 + 5408 * 128 + 128 * 10);
+    using Block = Residual<Dense<6, 6>, ReLU, Dense<6, 6>>;
+    static_assert(Sequential<Input<6>, Block>::summary_rows[0].multiply_adds == 2 * 36);
+    CHECK(Cnn::summary_rows[0].output_rank == 3);
+}

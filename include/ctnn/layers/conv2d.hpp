@@ -60,7 +60,7 @@ struct Conv2D {
         using input_shape = InputShape;
         using output_shape = Shape<out_height, out_width, Cout>;
         static constexpr std::size_t parameter_count = Conv2D::parameter_count;
-        static constexpr std::size_t flops_per_sample = 2 * patch_size * Cout * out_height * out_width;
+        static constexpr std::size_t multiply_adds_per_sample = patch_size * Cout * out_height * out_width;
         static constexpr std::string_view kind = "Conv2D";
         static constexpr std::uint64_t fingerprint =
             layer_fingerprint<KH, KW, Cin, Cout, Stride, static_cast<std::size_t>(Pad)>(kind);

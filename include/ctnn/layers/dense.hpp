@@ -35,7 +35,7 @@ struct Dense {
         static constexpr std::string_view kind = "Dense";
         static constexpr std::uint64_t fingerprint = layer_fingerprint<In, Out>(kind);
         static std::string name() { return layer_name<In, Out>(kind); }
-        static constexpr std::size_t flops_per_sample = 2 * In * Out;  // forward multiply-adds x 2
+        static constexpr std::size_t multiply_adds_per_sample = In * Out;
 
         Tensor<Shape<In, Out>> weights{};
         Tensor<Shape<Out>> bias{};

@@ -69,7 +69,10 @@
 //                          between threads by samples.
 //   flops_per_sample       static constexpr size_t: floating-point operations of one sample's forward pass, for
 //                          summaries and thread decisions (default: one per output element, none for a
-//                          reshape). Declare it when an output reads more than one input.
+//                          reshape; twice the multiply-adds when those are declared). Declare it when an
+//                          output reads more than one input.
+//   multiply_adds_per_sample  static constexpr size_t: multiply-adds of one sample's forward pass, for a layer
+//                          made of products (Dense, Conv2D); the summary's multiply-add column (default 0).
 //
 // A layer with several static_asserts guards each later check by the earlier ones' conditions (Dense checks the
 // size only of a flat input), so that a wrong composition reports one error.
@@ -272,10 +275,20 @@ template <class L>
 constexpr std::size_t flops_per_sample_of() noexcept {
     if constexpr (requires { L::flops_per_sample; })
         return L::flops_per_sample;
+    else if constexpr (requires { L::multiply_adds_per_sample; })
+        return 2 * L::multiply_adds_per_sample;
     else if constexpr (ReshapeOnly<L>)
         return 0;
     else
         return L::output_shape::size;
+}
+// Multiply-adds of one sample's forward pass (0 for layers that declare none).
+template <class L>
+constexpr std::size_t multiply_adds_per_sample_of() noexcept {
+    if constexpr (requires { L::multiply_adds_per_sample; })
+        return L::multiply_adds_per_sample;
+    else
+        return 0;
 }
 
 }  // namespace ctnn

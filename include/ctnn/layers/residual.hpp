@@ -42,6 +42,7 @@ struct Residual {
         static constexpr std::size_t parameter_count = inner::parameter_count;
         static constexpr std::size_t state_count = inner::state_count;
         static constexpr std::size_t flops_per_sample = inner::forward_flops_per_sample + InputShape::size;
+        static constexpr std::size_t multiply_adds_per_sample = inner::multiply_adds_per_sample;
         static constexpr bool couples_batch = inner::couples_batch;
         static constexpr std::string_view kind = "Residual";
         static constexpr std::uint64_t fingerprint = inner::fingerprint(kind);

@@ -84,9 +84,10 @@ struct workspaces_of<std::tuple<Bound...>> {
 };
 
 template <ShapeType S>
-constexpr LayerSummary shape_row(std::string_view kind, std::size_t parameters, std::size_t state, std::size_t flops) {
+constexpr LayerSummary shape_row(std::string_view kind, std::size_t parameters, std::size_t state, std::size_t flops,
+                                 std::size_t multiply_adds) {
     static_assert(S::rank <= 4, "summaries print shapes of rank 4 at most");
-    LayerSummary row{kind, {}, S::rank, parameters, state, flops};
+    LayerSummary row{kind, {}, S::rank, parameters, state, flops, multiply_adds, S::size * sizeof(float)};
     for (std::size_t i = 0; i < S::rank; ++i) row.output_dims[i] = S::dims[i];
     return row;
 }
@@ -133,6 +134,9 @@ public:
     // Floating-point operations of one sample's forward pass.
     static constexpr std::size_t forward_flops_per_sample = over_layers(
         []<class... L>(std::type_identity<L>...) { return (std::size_t{0} + ... + flops_per_sample_of<L>()); });
+    static constexpr std::size_t multiply_adds_per_sample = over_layers([]<class... L>(std::type_identity<L>...) {
+        return (std::size_t{0} + ... + multiply_adds_per_sample_of<L>());
+    });
     // Whether a training forward mixes the samples of a batch in some layer (BatchNorm).
     static constexpr bool couples_batch = over_layers(
         []<class... L>(std::type_identity<L>...) { return (false || ... || CouplesBatch<L>); });
@@ -206,7 +210,8 @@ public:
     static constexpr std::array<LayerSummary, layer_count> summary_rows = over_layers(
         []<class... L>(std::type_identity<L>...) {
             return std::array<LayerSummary, layer_count>{detail::shape_row<typename L::output_shape>(
-                L::kind, L::parameter_count, L::state_count, flops_per_sample_of<L>())...};
+                L::kind, L::parameter_count, L::state_count, flops_per_sample_of<L>(),
+                multiply_adds_per_sample_of<L>())...};
         });
     // Names like "Conv2D<3,3,1,32>", one per layer.
     static std::vector<std::string> layer_names() {

@@ -45,6 +45,7 @@ public:
     static constexpr std::array<std::size_t, layer_count> parameter_offsets = chain::parameter_offsets;
     static constexpr std::size_t first_trainable_layer = chain::first_trainable_layer;
     static constexpr std::size_t forward_flops_per_sample = chain::forward_flops_per_sample;
+    static constexpr std::size_t multiply_adds_per_sample = chain::multiply_adds_per_sample;
     static constexpr bool couples_batch = chain::couples_batch;
     template <std::size_t I>
     static constexpr bool shares_input_buffer = chain::template shares_input_buffer<I>;
@@ -152,7 +153,7 @@ public:
     static std::string summary(std::string_view model_name = "sequential") {
         return detail::format_summary(model_name, layer_names(),
                                       std::vector<LayerSummary>(summary_rows.begin(), summary_rows.end()),
-                                      detail::shape_row<input_shape>("Input", 0, 0, 0));
+                                      detail::shape_row<input_shape>("Input", 0, 0, 0, 0));
     }
 
 private:

@@ -17,6 +17,8 @@ struct LayerSummary {
     std::size_t parameters = 0;  // trainable
     std::size_t state = 0;       // non-trainable
     std::size_t flops = 0;       // of one sample's forward pass
+    std::size_t multiply_adds = 0;  // of one sample's forward pass, for layers made of products
+    std::size_t output_bytes = 0;   // one sample's output, as float32
 };
 
 namespace detail {
