@@ -4,11 +4,12 @@
 #   scripts/install_deps.sh --experiment  + the data for examples/shuffled_pixels (npm, Fashion-MNIST)
 #   scripts/install_deps.sh --bench       + what the benchmarks compare against (OpenBLAS, oneDNN, PyTorch, hyperfine)
 #   scripts/install_deps.sh --ci          + clang-14 and its OpenMP runtime for the clang CI variant
+#   scripts/install_deps.sh --plots       + gnuplot, which examples/translation uses to draw its plot
 # Silent when everything is present. As root (or with password-less sudo) it installs with apt-get;
 # otherwise it prints the apt-get command to run and exits 1.
 set -euo pipefail
 
-usage() { sed -n '2,8s/^# \{0,1\}//p' "$0"; }
+usage() { sed -n '2,9s/^# \{0,1\}//p' "$0"; }
 
 packages=(cmake g++ make pkg-config libxtensor-dev xtl-dev libxsimd-dev doctest-dev libbenchmark-dev zlib1g-dev
           libstb-dev)
@@ -18,6 +19,7 @@ for arg in "$@"; do
         --experiment) packages+=(dataset-fashion-mnist); want_npm=1 ;;
         --bench) packages+=(libopenblas-dev libdnnl-dev ocl-icd-opencl-dev python3-torch python3-numpy hyperfine) ;;
         --ci) packages+=(clang-14 libomp-14-dev) ;;
+        --plots) packages+=(gnuplot-nox) ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install_deps.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
     esac
