@@ -25,6 +25,8 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include "support/training_options.hpp"
+
 using namespace ctnn;
 
 namespace {
@@ -37,47 +39,8 @@ using Cnn = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, ReLU, MaxPool2D<2>
 constexpr auto shuffle = make_permutation<784>(/*seed=*/42);
 static_assert(is_bijection(shuffle));
 
-struct Options {
-    std::string data_dir = "data/mnist";
-    std::size_t epochs = 1;
-    std::uint64_t seed = 1;
-};
-
-[[noreturn]] void usage(const std::string& problem) {
-    std::fprintf(stderr,
-                 "permutation_equivalence: %s\nusage: permutation_equivalence [--data-dir DIR] [--epochs N] "
-                 "[--seed S]\n",
-                 problem.c_str());
-    std::exit(2);
-}
-
-Options parse(int argc, char** argv) {
-    Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("usage: permutation_equivalence [--data-dir DIR] [--epochs N] [--seed S]\n");
-            std::exit(0);
-        }
-        if (i + 1 >= argc) usage("missing value after " + arg);
-        const std::string value = argv[++i];
-        char* end = nullptr;
-        const unsigned long long number = std::strtoull(value.c_str(), &end, 10);
-        const bool integer = !value.empty() && *end == '\0' && value[0] != '-';
-        if (arg == "--data-dir")
-            o.data_dir = value;
-        else if (arg == "--epochs" && integer && number > 0)
-            o.epochs = number;
-        else if (arg == "--seed" && integer)
-            o.seed = number;
-        else
-            usage("bad option " + arg + " " + value + " (--epochs takes a positive integer, --seed an integer)");
-    }
-    return o;
-}
-
 template <class Net>
-double train(Net& net, const data::Dataset& train_set, const Options& o) {
+double train(Net& net, const data::Dataset& train_set, const examples::TrainingOptions& o) {
     Adam optimizer(1e-3f);
     const History h = fit(net, train_set, optimizer,
                           {.epochs = o.epochs, .batch = 32, .seed = o.seed, .verbosity = Verbosity::silent});
@@ -93,7 +56,8 @@ bool adjacent(std::size_t p, std::size_t q) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-    const Options o = parse(argc, argv);
+    const examples::TrainingOptions o = examples::parse_training_options(argc, argv, "permutation_equivalence", {},
+                                                                         false);
     const auto [train_set, test_set] = data::load_mnist(o.data_dir);
     const data::Dataset shuffled_test = data::permuted(test_set, shuffle);
     const std::size_t n = test_set.size();

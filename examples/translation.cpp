@@ -28,6 +28,8 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include "support/training_options.hpp"
+
 using namespace ctnn;
 
 namespace {
@@ -50,45 +52,6 @@ struct Direction {
 };
 constexpr Direction directions[] = {{"right", 1, 0}, {"down", 0, 1}, {"diagonal", 1, 1}};
 
-struct Options {
-    std::filesystem::path data_dir = "data/mnist", out = "results";
-    std::size_t epochs = 3;
-    std::uint64_t seed = 1;
-};
-
-[[noreturn]] void usage(const std::string& problem) {
-    std::fprintf(stderr, "translation: %s\nusage: translation [--data-dir DIR] [--epochs N] [--seed S] [--out DIR]\n",
-                 problem.c_str());
-    std::exit(2);
-}
-
-Options parse(int argc, char** argv) {
-    Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("usage: translation [--data-dir DIR] [--epochs N] [--seed S] [--out DIR]\n");
-            std::exit(0);
-        }
-        if (i + 1 >= argc) usage("missing value after " + arg);
-        const std::string value = argv[++i];
-        char* end = nullptr;
-        const unsigned long long number = std::strtoull(value.c_str(), &end, 10);
-        const bool integer = !value.empty() && *end == '\0' && value[0] != '-';
-        if (arg == "--data-dir")
-            o.data_dir = value;
-        else if (arg == "--out")
-            o.out = value;
-        else if (arg == "--epochs" && integer && number > 0)
-            o.epochs = number;
-        else if (arg == "--seed" && integer)
-            o.seed = number;
-        else
-            usage("bad option " + arg + " " + value + " (--epochs takes a positive integer, --seed an integer)");
-    }
-    return o;
-}
-
 struct Curve {
     std::string model;
     std::size_t parameters = 0;
@@ -97,7 +60,7 @@ struct Curve {
 };
 
 template <class Net>
-Curve measure(const std::string& model, const data::TrainTest& mnist, const Options& o) {
+Curve measure(const std::string& model, const data::TrainTest& mnist, const examples::TrainingOptions& o) {
     auto net = std::make_unique<Net>(seed(o.seed));
     Adam optimizer(1e-3f);
     const History h = fit(*net, mnist.train, optimizer,
@@ -116,7 +79,8 @@ Curve measure(const std::string& model, const data::TrainTest& mnist, const Opti
     return c;
 }
 
-void write_json(const std::filesystem::path& file, const std::vector<Curve>& curves, const Options& o) {
+void write_json(const std::filesystem::path& file, const std::vector<Curve>& curves,
+                const examples::TrainingOptions& o) {
     std::ofstream out(file);
     if (!out) throw std::runtime_error("cannot write " + file.string());
     out << "{\n  \"epochs\": " << o.epochs << ", \"seed\": " << o.seed << ", \"shifts\": [0";
@@ -174,7 +138,8 @@ bool plot(const std::filesystem::path& dir, const std::vector<Curve>& curves) {
 }  // namespace
 
 int main(int argc, char** argv) try {
-    const Options o = parse(argc, argv);
+    const examples::TrainingOptions o = examples::parse_training_options(argc, argv, "translation", {.epochs = 3},
+                                                                         true);
     std::filesystem::create_directories(o.out);
     const data::TrainTest mnist = data::load_mnist(o.data_dir);
     std::printf("MNIST: %zu training, %zu test images; %zu epoch(s) each, batch 32, Adam 1e-3, seed %llu\n\n",

@@ -13,6 +13,7 @@
 #include "ctnn/layers/avg_pool2d.hpp"
 #include "gradient_check.hpp"
 #include "idx_writer.hpp"  // TempDir
+#include "train_and_reload.hpp"
 
 using namespace ctnn;
 
@@ -42,8 +43,8 @@ struct Reference {
     std::vector<double> value, magnitude;
 };
 
-Reference reference_avg_pool(const float* x, std::size_t n, std::size_t height, std::size_t width,
-                             std::size_t channels, std::size_t k, std::size_t stride) {
+Reference reference_avg_pool(const float* x, std::size_t n, std::size_t height, std::size_t width, std::size_t channels,
+                             std::size_t k, std::size_t stride) {
     const std::size_t out_height = (height - k) / stride + 1, out_width = (width - k) / stride + 1;
     Reference r;
     r.value.assign(n * out_height * out_width * channels, 0.0);
@@ -133,29 +134,14 @@ void check_backward(std::size_t n) {
     typename L::workspace ws(n);
     layer.forward(x.data(), y.data(), n, ws, Pass::training);
     layer.backward(x.data(), y.data(), dy.data(), dx.data(), n, ws);
-    require_close(dx,
-                  reference_avg_pool_backward(dy.data(), n, InShape::dims[0], InShape::dims[1], InShape::dims[2], K, S));
+    require_close(
+        dx, reference_avg_pool_backward(dy.data(), n, InShape::dims[0], InShape::dims[1], InShape::dims[2], K, S));
     // Nothing below needs the gradient: dx null must be accepted.
     layer.backward(x.data(), y.data(), dy.data(), nullptr, n, ws);
 }
 
-std::vector<std::uint32_t> bits_of(std::span<const float> values) {
-    std::vector<std::uint32_t> bits;
-    for (float v : values) bits.push_back(std::bit_cast<std::uint32_t>(v));
-    return bits;
-}
-
-template <class Net>
-std::vector<float> parameters_of(Net& net, std::size_t layer) {
-    std::vector<float> values;
-    net.visit_parameters([&](std::size_t i, const ParameterView& p) {
-        if (i == layer)
-            for (float v : p.value) values.push_back(v);
-    });
-    return values;
-}
-
-using PoolNet = Sequential<Input<8, 8, 3>, Conv2D<3, 3, 3, 4, 1, Padding::same>, ReLU, AvgPool2D<2>, Flatten, Dense<64, 5>>;
+using PoolNet =
+    Sequential<Input<8, 8, 3>, Conv2D<3, 3, 3, 4, 1, Padding::same>, ReLU, AvgPool2D<2>, Flatten, Dense<64, 5>>;
 // The ReLU before the pooling runs in a pass of its own (the mean of ReLUs is not the ReLU of the mean).
 static_assert(!PoolNet::chain::activation_absorbed_by_next<1>);
 static_assert(PoolNet::parameter_count == 3 * 3 * 3 * 4 + 4 + 64 * 5 + 5);
@@ -171,24 +157,24 @@ TEST_CASE("AvgPool2D names itself by its window, and by its stride when that dif
 TEST_CASE("AvgPool2D forward matches the naive mean") {
     check_forward<2, 2, Shape<7, 9, 1>>(1);
     check_forward<2, 2, Shape<7, 9, 7>>(3);
-    check_forward<2, 2, Shape<8, 6, 31>>(3);   // tiles the image exactly
+    check_forward<2, 2, Shape<8, 6, 31>>(3);  // tiles the image exactly
     check_forward<2, 2, Shape<26, 26, 32>>(1);
-    check_forward<3, 2, Shape<7, 9, 31>>(3);   // overlapping windows
+    check_forward<3, 2, Shape<7, 9, 31>>(3);  // overlapping windows
     check_forward<3, 2, Shape<9, 7, 33>>(1);
     check_forward<3, 1, Shape<5, 6, 1>>(3);
-    check_forward<2, 3, Shape<8, 7, 7>>(3);    // stride beyond the window: pixels no window sees
-    check_forward<5, 2, Shape<5, 5, 33>>(1);   // one window, the whole image
+    check_forward<2, 3, Shape<8, 7, 7>>(3);   // stride beyond the window: pixels no window sees
+    check_forward<5, 2, Shape<5, 5, 33>>(1);  // one window, the whole image
     check_forward<1, 1, Shape<3, 3, 33>>(3);
 }
 
 TEST_CASE("AvgPool2D backward writes the naive input gradient into every element of dx") {
-    check_backward<2, 2, Shape<7, 9, 1>>(1);   // floor remainder: the last row and column get zero
+    check_backward<2, 2, Shape<7, 9, 1>>(1);  // floor remainder: the last row and column get zero
     check_backward<2, 2, Shape<7, 9, 7>>(3);
     check_backward<2, 2, Shape<8, 6, 31>>(3);  // exact tiling: written without clearing first
     check_backward<3, 2, Shape<7, 9, 31>>(3);  // overlapping windows add up
     check_backward<3, 2, Shape<9, 7, 33>>(1);
     check_backward<3, 1, Shape<5, 6, 1>>(3);
-    check_backward<2, 3, Shape<8, 7, 7>>(3);   // gaps between windows get zero
+    check_backward<2, 3, Shape<8, 7, 7>>(3);  // gaps between windows get zero
     check_backward<5, 2, Shape<5, 5, 33>>(1);
     check_backward<1, 1, Shape<3, 3, 33>>(3);
 }
@@ -217,28 +203,11 @@ TEST_CASE("a network with AvgPool2D trains, and saves and loads bit for bit") {
     for (auto& label : labels) label = static_cast<std::uint8_t>(rng.below(5));
 
     auto net = std::make_unique<PoolNet>(seed(51));
-    const std::vector<float> conv_before = parameters_of(*net, 0);
-    StepPlan plan(*net);
-    Adam opt(1e-2f);
-    const double first = train_step(plan, opt, images.data(), labels.data(), n).loss_sum;
-    double last = first;
-    for (int step = 1; step < 30; ++step) last = train_step(plan, opt, images.data(), labels.data(), n).loss_sum;
-    INFO("loss ", first, " -> ", last);
-    CHECK(last < 0.5 * first);
+    const std::vector<float> conv_before = testing::parameters_of(*net, 0);
+    const testing::TrainingRun run = testing::train_on_batch(*net, images.data(), labels.data(), n, 30);
+    INFO("loss ", run.first_loss, " -> ", run.last_loss);
+    CHECK(run.last_loss < 0.5 * run.first_loss);
     // The convolution only moves if a gradient comes back through the pooling.
-    CHECK(parameters_of(*net, 0) != conv_before);
-
-    Buffer x(3 * PoolNet::input_shape::size);
-    testing::fill_uniform(x, rng);
-    const auto expected = bits_of(net->forward(x.data(), 3));
-
-    test::TempDir dir;
-    const auto file = dir / "avg_pool_net.ctnn";
-    io::save(*net, file);
-    auto loaded = std::make_unique<PoolNet>(seed(52));
-    REQUIRE(bits_of(loaded->forward(x.data(), 3)) != expected);  // so that a load that does nothing shows
-    io::load(*loaded, file);
-    CHECK(bits_of(loaded->forward(x.data(), 3)) == expected);
-    std::filesystem::remove(file);
-    CHECK_FALSE(std::filesystem::exists(file));
+    CHECK(testing::parameters_of(*net, 0) != conv_before);
+    testing::check_reload_is_bit_exact(*net, 52, rng);
 }

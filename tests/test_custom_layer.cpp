@@ -16,6 +16,7 @@
 #include "idx_writer.hpp"  // TempDir
 #include "network_values.hpp"
 #include "synthetic_data.hpp"
+#include "train_and_reload.hpp"
 
 namespace user {
 
@@ -168,25 +169,15 @@ TEST_CASE("a network with a user-written layer trains, and saves and loads bit-e
     constexpr std::size_t n = 24;
     const auto batch = testing::blobs(n, 8, 3, 7);
     auto net = std::make_unique<Net>(seed(1), n);
-    StepPlan plan(*net);
-    Adam opt(1e-2f);
-    const double first = train_step(plan, opt, batch.images.data(), batch.labels.data(), n).loss_sum;
-    double last = first;
-    for (int step = 0; step < 30; ++step)
-        last = train_step(plan, opt, batch.images.data(), batch.labels.data(), n).loss_sum;
-    CHECK(last < 0.5 * first);
+    const testing::TrainingRun run = testing::train_on_batch(*net, batch.images.data(), batch.labels.data(), n, 31);
+    CHECK(run.last_loss < 0.5 * run.first_loss);
     CHECK(Net::summary().find("ChannelScale<4>") != std::string::npos);
+    Rng rng(8);
+    testing::check_reload_is_bit_exact(*net, 2, rng);
 
     ctnn::test::TempDir dir;
     const std::filesystem::path file = dir.path() / "custom.ctnn";
     io::save(*net, file);
-    auto loaded = std::make_unique<Net>(seed(2), n);
-    io::load(*loaded, file);
-    CHECK(testing::parameter_values(*loaded) == testing::parameter_values(*net));
-    const std::span<const float> a = net->forward(batch.images.data(), n);
-    const std::vector<float> expected(a.begin(), a.end());
-    const std::span<const float> b = loaded->forward(batch.images.data(), n);
-    CHECK(std::vector<float>(b.begin(), b.end()) == expected);
     // The file knows the layer: a network without it is refused.
     auto other = std::make_unique<
         Sequential<Input<8, 8, 1>, Conv2D<3, 3, 1, 4>, user::LeakyReLU, MaxPool2D<2>, Flatten, Dense<36, 3>>>(seed(1),

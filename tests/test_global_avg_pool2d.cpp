@@ -13,6 +13,7 @@
 #include "ctnn/layers/global_avg_pool2d.hpp"
 #include "gradient_check.hpp"
 #include "idx_writer.hpp"  // TempDir
+#include "train_and_reload.hpp"
 
 using namespace ctnn;
 
@@ -85,9 +86,7 @@ void require_close(std::span<const float> actual, const Reference& expected, dou
 
 // The worst case of a float mean of m terms: (m - 1) roundings of 2^-24 in the sum, one in the scaling, relative
 // to the mean magnitude. That is within 1e-6 up to 15 pixels; larger images get the worst case.
-double summation_tolerance(std::size_t terms) {
-    return std::max(1e-6, static_cast<double>(terms + 1) * 0x1.0p-24);
-}
+double summation_tolerance(std::size_t terms) { return std::max(1e-6, static_cast<double>(terms + 1) * 0x1.0p-24); }
 
 template <class InShape>
 void check_forward(std::size_t n) {
@@ -117,27 +116,11 @@ void check_backward(std::size_t n) {
     typename L::workspace ws(n);
     layer.forward(x.data(), y.data(), n, ws, Pass::training);
     layer.backward(x.data(), y.data(), dy.data(), dx.data(), n, ws);
-    require_close(dx,
-                  reference_global_avg_pool_backward(dy.data(), n, InShape::dims[0], InShape::dims[1], InShape::dims[2]),
-                  1e-6);
+    require_close(
+        dx, reference_global_avg_pool_backward(dy.data(), n, InShape::dims[0], InShape::dims[1], InShape::dims[2]),
+        1e-6);
     // Nothing below needs the gradient: dx null must be accepted.
     layer.backward(x.data(), y.data(), dy.data(), nullptr, n, ws);
-}
-
-std::vector<std::uint32_t> bits_of(std::span<const float> values) {
-    std::vector<std::uint32_t> bits;
-    for (float v : values) bits.push_back(std::bit_cast<std::uint32_t>(v));
-    return bits;
-}
-
-template <class Net>
-std::vector<float> parameters_of(Net& net, std::size_t layer) {
-    std::vector<float> values;
-    net.visit_parameters([&](std::size_t i, const ParameterView& p) {
-        if (i == layer)
-            for (float v : p.value) values.push_back(v);
-    });
-    return values;
 }
 
 using GapNet = Sequential<Input<6, 6, 2>, Conv2D<3, 3, 2, 8>, ReLU, GlobalAvgPool2D, Dense<8, 3>>;
@@ -197,28 +180,11 @@ TEST_CASE("a network with GlobalAvgPool2D trains, and saves and loads bit for bi
             }
 
     auto net = std::make_unique<GapNet>(seed(61));
-    const std::vector<float> conv_before = parameters_of(*net, 0);
-    StepPlan plan(*net);
-    Adam opt(1e-2f);
-    const double first = train_step(plan, opt, images.data(), labels.data(), n).loss_sum;
-    double last = first;
-    for (int step = 1; step < 30; ++step) last = train_step(plan, opt, images.data(), labels.data(), n).loss_sum;
-    INFO("loss ", first, " -> ", last);
-    CHECK(last < 0.5 * first);
+    const std::vector<float> conv_before = testing::parameters_of(*net, 0);
+    const testing::TrainingRun run = testing::train_on_batch(*net, images.data(), labels.data(), n, 30);
+    INFO("loss ", run.first_loss, " -> ", run.last_loss);
+    CHECK(run.last_loss < 0.5 * run.first_loss);
     // The convolution only moves if a gradient comes back through the pooling.
-    CHECK(parameters_of(*net, 0) != conv_before);
-
-    Buffer x(3 * GapNet::input_shape::size);
-    testing::fill_uniform(x, rng);
-    const auto expected = bits_of(net->forward(x.data(), 3));
-
-    test::TempDir dir;
-    const auto file = dir / "global_avg_pool_net.ctnn";
-    io::save(*net, file);
-    auto loaded = std::make_unique<GapNet>(seed(62));
-    REQUIRE(bits_of(loaded->forward(x.data(), 3)) != expected);  // so that a load that does nothing shows
-    io::load(*loaded, file);
-    CHECK(bits_of(loaded->forward(x.data(), 3)) == expected);
-    std::filesystem::remove(file);
-    CHECK_FALSE(std::filesystem::exists(file));
+    CHECK(testing::parameters_of(*net, 0) != conv_before);
+    testing::check_reload_is_bit_exact(*net, 62, rng);
 }
