@@ -71,12 +71,11 @@ void print_table(const char* title) {
             shape += std::to_string(row.output_dims[d]);
         }
         std::printf("| %s | %s | %s | %s | %s |\n", names[i].c_str(), shape.c_str(),
-                    detail::with_thousands(row.parameters).c_str(), detail::with_thousands(row.multiply_adds).c_str(),
-                    detail::with_thousands(row.output_bytes).c_str());
+                    with_thousands(row.parameters).c_str(), with_thousands(row.multiply_adds).c_str(),
+                    with_thousands(row.output_bytes).c_str());
     }
-    std::printf("| **total** | | **%s** | **%s** | **%s** stored |\n",
-                detail::with_thousands(Net::parameter_count).c_str(),
-                detail::with_thousands(Net::multiply_adds_per_sample).c_str(), detail::with_thousands(stored).c_str());
+    std::printf("| **total** | | **%s** | **%s** | **%s** stored |\n", with_thousands(Net::parameter_count).c_str(),
+                with_thousands(Net::multiply_adds_per_sample).c_str(), with_thousands(stored).c_str());
 }
 
 int main() {
@@ -86,8 +85,8 @@ int main() {
         "| Dense 784 -> 128 | %s | 784 x 128 + 128 |\n"
         "| Conv2D 32 filters 3x3 | %s | 3 x 3 x 1 x 32 + 32 |\n"
         "| ratio | %zux | |\n",
-        detail::with_thousands(Dense<784, 128>::parameter_count).c_str(),
-        detail::with_thousands(Conv2D<3, 3, 1, 32>::parameter_count).c_str(),
+        with_thousands(Dense<784, 128>::parameter_count).c_str(),
+        with_thousands(Conv2D<3, 3, 1, 32>::parameter_count).c_str(),
         Dense<784, 128>::parameter_count / Conv2D<3, 3, 1, 32>::parameter_count);
     print_table<Mlp>("The article's MLP");
     print_table<Cnn>("The article's CNN");
@@ -98,6 +97,5 @@ int main() {
         "times fewer\nparameters but spends more arithmetic per parameter (%s multiply-adds per image for 320 "
         "weights).\nThe CNN is large only because of the Dense layer that reads its 13x13x32 feature maps; the "
         "convnet pools\ntwice and ends in a Dense of 1,600 inputs, and needs %s parameters in all.\n",
-        detail::with_thousands(Cnn::summary_rows[0].multiply_adds).c_str(),
-        detail::with_thousands(Convnet::parameter_count).c_str());
+        with_thousands(Cnn::summary_rows[0].multiply_adds).c_str(), with_thousands(Convnet::parameter_count).c_str());
 }

@@ -191,8 +191,8 @@ std::string markdown_table(const std::vector<Row>& rows) {
         char seconds[32] = "-";
         if (r.trained()) std::snprintf(seconds, sizeof seconds, "%.2f", r.seconds_per_epoch);
         std::snprintf(line, sizeof line, "| %s | %s | %s -> %s | %s | %.2f%% | %s |\n", r.dataset.c_str(),
-                      r.model.c_str(), r.train_pixels.c_str(), r.test_pixels.c_str(),
-                      detail::with_thousands(r.params).c_str(), 100 * r.test_accuracy, seconds);
+                      r.model.c_str(), r.train_pixels.c_str(), r.test_pixels.c_str(), with_thousands(r.params).c_str(),
+                      100 * r.test_accuracy, seconds);
         t += line;
     }
     return t;

@@ -73,7 +73,7 @@ Curve measure(const std::string& model, const data::TrainTest& mnist, const exam
             row.push_back(evaluate(*net, data::shifted(mnist.test, d.dx * s, d.dy * s)).accuracy);
         c.accuracy.push_back(row);
     }
-    std::printf("trained %-8s (%s parameters) in %.1f s\n", model.c_str(), detail::with_thousands(c.parameters).c_str(),
+    std::printf("trained %-8s (%s parameters) in %.1f s\n", model.c_str(), with_thousands(c.parameters).c_str(),
                 c.train_seconds);
     std::fflush(stdout);
     return c;

@@ -22,8 +22,8 @@ TEST_CASE("layer names carry the template arguments, with stride and padding whe
     CHECK(names[0] == "Conv2D<3,3,3,4,2,same>");
     CHECK(names[1] == "MaxPool2D<2>");
     CHECK(names[2] == "MaxPool2D<1>");
-    CHECK(detail::with_thousands(1234567) == "1,234,567");
-    CHECK(detail::with_thousands(12) == "12");
+    CHECK(with_thousands(1234567) == "1,234,567");
+    CHECK(with_thousands(12) == "12");
 }
 
 TEST_CASE("summary() counts trainable and non-trainable parameters apart, and FLOPs per layer, as constants") {

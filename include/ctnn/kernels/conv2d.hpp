@@ -34,7 +34,11 @@ namespace ctnn::kernels {
 namespace detail {
 
 inline constexpr std::size_t conv_align = 16;        // floats: keeps every workspace region 64-byte aligned
-inline constexpr std::size_t conv_direct_max_patch = 32;  // patch sizes up to this take the direct path
+// Patch sizes up to this take the direct path (ctnn_bench: conv2d_*_im2col, registered beside the direct path
+// for the shapes it serves, shows what the other path would cost).
+inline constexpr std::size_t conv_direct_max_patch = 32;
+// The most output pixels one tile of the im2col path holds (a multiple of the 24-row register blocks); see
+// conv_tile_rows below and ctnn_bench's conv2d benchmarks.
 inline constexpr std::size_t conv_max_tile_rows = 1032;
 
 inline std::size_t conv_round(std::size_t floats) noexcept { return round_up(floats, conv_align); }

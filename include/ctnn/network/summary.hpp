@@ -14,16 +14,14 @@ struct LayerSummary {
     std::string_view kind;                     // "Conv2D"
     std::array<std::size_t, 4> output_dims{};  // first output_rank entries are used
     std::size_t output_rank = 0;
-    std::size_t parameters = 0;  // trainable
-    std::size_t state = 0;       // non-trainable
-    std::size_t flops = 0;       // of one sample's forward pass
+    std::size_t parameters = 0;     // trainable
+    std::size_t state = 0;          // non-trainable
+    std::size_t flops = 0;          // of one sample's forward pass
     std::size_t multiply_adds = 0;  // of one sample's forward pass, for layers made of products
     std::size_t output_bytes = 0;   // one sample's output, as float32
 };
 
-namespace detail {
-
-// 693962 -> "693,962"
+// 693962 -> "693,962", as the summary prints counts.
 inline std::string with_thousands(std::size_t value) {
     std::string digits = std::to_string(value), text;
     for (std::size_t i = 0; i < digits.size(); ++i) {
@@ -32,6 +30,8 @@ inline std::string with_thousands(std::size_t value) {
     }
     return text;
 }
+
+namespace detail {
 
 inline std::string pad_right(std::string text, std::size_t width) {
     if (text.size() < width) text.append(width - text.size(), ' ');
