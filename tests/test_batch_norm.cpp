@@ -107,21 +107,9 @@ void randomize_affine(L& layer, Rng& rng) {
     testing::fill_uniform(flat(layer.beta), rng, -1.0f, 1.0f);
 }
 
-// Every running statistic of a network, in visit_state order (push_back: see network_values.hpp).
-template <class Net>
-std::vector<float> state_values(Net& net) {
-    std::vector<float> values;
-    net.visit_state([&](std::size_t, const StateView& s) {
-        for (float v : s.value) values.push_back(v);
-    });
-    return values;
-}
 using testing::parameter_values;
-std::vector<std::uint32_t> bits(std::span<const float> v) {
-    std::vector<std::uint32_t> out;
-    for (float f : v) out.push_back(std::bit_cast<std::uint32_t>(f));
-    return out;
-}
+using testing::state_values;
+using testing::bits_of;
 
 // ---- forward ----
 
@@ -179,8 +167,8 @@ void check_inference_forward(std::size_t n, std::uint64_t seed_value) {
     randomize_affine(*layer, rng);
     testing::fill_uniform(flat(layer->running_mean), rng, -2.0f, 2.0f);
     testing::fill_uniform(flat(layer->running_var), rng, 0.1f, 3.0f);
-    const auto mean_before = bits(flat(layer->running_mean));
-    const auto var_before = bits(flat(layer->running_var));
+    const auto mean_before = bits_of(flat(layer->running_mean));
+    const auto var_before = bits_of(flat(layer->running_var));
     Buffer x(n * S::size), y(n * S::size), y_training(n * S::size);
     fill_channels(x, channels, rng);
     typename L::workspace ws(n);
@@ -191,8 +179,8 @@ void check_inference_forward(std::size_t n, std::uint64_t seed_value) {
                                               as_doubles(flat(layer->running_var)), 1e-3);
     for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == doctest::Approx(expected[i]).epsilon(1e-5));
     CHECK_FALSE(ws.holds_training_statistics);
-    CHECK(bits(flat(layer->running_mean)) == mean_before);
-    CHECK(bits(flat(layer->running_var)) == var_before);
+    CHECK(bits_of(flat(layer->running_mean)) == mean_before);
+    CHECK(bits_of(flat(layer->running_var)) == var_before);
     // Inference treats samples independently: the last one alone gives the same output.
     Buffer y_last(S::size);
     typename L::workspace ws_one(1);
@@ -369,7 +357,7 @@ TEST_CASE("BatchNorm parameter gradients accumulate, overwrite, or go to a targe
     }
 
     // To a destination, gamma then beta (visit_parameters order); the layer's own gradients untouched.
-    const auto own_before = bits(flat(layer.gamma_gradient));
+    const auto own_before = bits_of(flat(layer.gamma_gradient));
     std::vector<float> destination(2 * channels, 7.0f);
     layer.backward(x.data(), y.data(), dy.data(), nullptr, n, ws,
                    GradientTarget{destination.data(), GradientUpdate::overwrite});
@@ -380,7 +368,7 @@ TEST_CASE("BatchNorm parameter gradients accumulate, overwrite, or go to a targe
     layer.backward(x.data(), y.data(), dy.data(), nullptr, n, ws,
                    GradientTarget{destination.data(), GradientUpdate::accumulate});
     for (std::size_t c = 0; c < channels; ++c) CHECK(destination[channels + c] == doctest::Approx(2 * dbeta[c]));
-    CHECK(bits(flat(layer.gamma_gradient)) == own_before);
+    CHECK(bits_of(flat(layer.gamma_gradient)) == own_before);
 
     // The views: names, shapes, order, and where they point.
     std::vector<std::string> names;
@@ -461,15 +449,15 @@ TEST_CASE("BatchNorm commits the batch statistics to the running ones in backwar
             CHECK(layer->running_var.data()[c] == doctest::Approx(want_var[c]).epsilon(1e-6));
         }
         // A second backward without a forward does not commit again.
-        const auto mean_once = bits(flat(layer->running_mean));
-        const auto var_once = bits(flat(layer->running_var));
+        const auto mean_once = bits_of(flat(layer->running_mean));
+        const auto var_once = bits_of(flat(layer->running_var));
         layer->backward(x.data(), y.data(), dy.data(), dx.data(), n, ws);
-        CHECK(bits(flat(layer->running_mean)) == mean_once);
-        CHECK(bits(flat(layer->running_var)) == var_once);
+        CHECK(bits_of(flat(layer->running_mean)) == mean_once);
+        CHECK(bits_of(flat(layer->running_var)) == var_once);
         // An inference forward then backward commits nothing either.
         layer->forward(x.data(), y.data(), n, ws, Pass::inference);
         layer->backward(x.data(), y.data(), dy.data(), nullptr, n, ws);
-        CHECK(bits(flat(layer->running_mean)) == mean_once);
+        CHECK(bits_of(flat(layer->running_mean)) == mean_once);
         // A new training forward commits again: the same batch moves the statistics once more.
         layer->forward(x.data(), y.data(), n, ws, Pass::training);
         layer->backward(x.data(), y.data(), dy.data(), nullptr, n, ws);
@@ -598,13 +586,13 @@ TEST_CASE("a trained network with BatchNorm saves and loads its running statisti
         const auto fresh = net->forward(images.data(), n);  // recomputed: the span is the workspace's
         const std::vector<float> mine(fresh.begin(), fresh.end());
         const auto other = loaded->forward(images.data(), n);
-        CHECK(bits(other) != bits(mine));  // so that the comparison after loading means something
+        CHECK(bits_of(other) != bits_of(mine));  // so that the comparison after loading means something
         CHECK(state_values(*loaded) != state);
     }
     io::load(*loaded, file);
-    CHECK(bits(loaded->forward(images.data(), n)) == bits(output));
-    CHECK(bits(state_values(*loaded)) == bits(state));
-    CHECK(bits(parameter_values(*loaded)) == bits(parameter_values(*net)));
+    CHECK(bits_of(loaded->forward(images.data(), n)) == bits_of(output));
+    CHECK(bits_of(state_values(*loaded)) == bits_of(state));
+    CHECK(bits_of(parameter_values(*loaded)) == bits_of(parameter_values(*net)));
 
     // Another architecture, with or without a BatchNorm of other hyper-parameters, refuses the file.
     auto without = std::make_unique<WithoutBatchNorm>(seed{3});

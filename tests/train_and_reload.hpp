@@ -20,12 +20,6 @@
 
 namespace ctnn::testing {
 
-inline std::vector<std::uint32_t> bits_of(std::span<const float> values) {
-    std::vector<std::uint32_t> bits;
-    for (float v : values) bits.push_back(std::bit_cast<std::uint32_t>(v));
-    return bits;
-}
-
 // The parameters of layer `layer` of `net`, flattened.
 template <class Net>
 std::vector<float> parameters_of(Net& net, std::size_t layer) {
@@ -58,7 +52,7 @@ TrainingRun train_on_batch(Net& net, const float* images, const std::uint8_t* la
 
 // Saves `net`, loads the file into a network of the same type made with `other_seed`, and requires that the
 // loaded network's outputs on random inputs equal `net`'s bit for bit (and differed before the load, so that
-// a load that does nothing cannot pass).
+// a load that does nothing cannot pass), and so do its parameters and its state.
 template <class Net>
 void check_reload_is_bit_exact(Net& net, std::uint64_t other_seed, Rng& rng, std::size_t n = 3) {
     Buffer x(n * Net::input_shape::size);
@@ -72,6 +66,7 @@ void check_reload_is_bit_exact(Net& net, std::uint64_t other_seed, Rng& rng, std
     io::load(*loaded, file);
     CHECK(bits_of(loaded->forward(x.data(), n)) == expected);
     CHECK(parameter_values(*loaded) == parameter_values(net));
+    CHECK(state_values(*loaded) == state_values(net));
 }
 
 }  // namespace ctnn::testing
