@@ -121,22 +121,15 @@ public:
         });
     static constexpr std::array<std::size_t, layer_count> state_counts = over_layers(
         []<class... L>(std::type_identity<L>...) { return std::array<std::size_t, layer_count>{L::state_count...}; });
-    static constexpr std::size_t parameter_count = [] {
-        std::size_t total = 0;
-        for (std::size_t c : parameter_counts) total += c;
-        return total;
-    }();
-    static constexpr std::size_t state_count = [] {
-        std::size_t total = 0;
-        for (std::size_t c : state_counts) total += c;
-        return total;
-    }();
+    static constexpr std::size_t parameter_count = over_layers(
+        []<class... L>(std::type_identity<L>...) { return (std::size_t{0} + ... + L::parameter_count); });
+    static constexpr std::size_t state_count = over_layers(
+        []<class... L>(std::type_identity<L>...) { return (std::size_t{0} + ... + L::state_count); });
     // Floating-point operations of one sample's forward pass.
     static constexpr std::size_t forward_flops_per_sample = over_layers(
         []<class... L>(std::type_identity<L>...) { return (std::size_t{0} + ... + flops_per_sample_of<L>()); });
-    static constexpr std::size_t multiply_adds_per_sample = over_layers([]<class... L>(std::type_identity<L>...) {
-        return (std::size_t{0} + ... + multiply_adds_per_sample_of<L>());
-    });
+    static constexpr std::size_t multiply_adds_per_sample = over_layers(
+        []<class... L>(std::type_identity<L>...) { return (std::size_t{0} + ... + multiply_adds_per_sample_of<L>()); });
     // Whether a training forward mixes the samples of a batch in some layer (BatchNorm).
     static constexpr bool couples_batch = over_layers(
         []<class... L>(std::type_identity<L>...) { return (false || ... || CouplesBatch<L>); });
