@@ -1,8 +1,14 @@
-# Install rules: headers, the exported ctnn::ctnn target, ctnnConfig.cmake and its version file.
+# Install rules: headers, the exported ctnn::ctnn target (and the optional components built here), ctnnConfig.cmake and its version file.
 include(CMakePackageConfigHelpers)
 
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/ctnn" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
 install(TARGETS ctnn EXPORT ctnnTargets)
+if(CTNN_HAVE_SAFETENSORS)
+  install(TARGETS ctnn_safetensors EXPORT ctnnTargets)
+endif()
+if(CTNN_HAVE_ONNX)
+  install(TARGETS ctnn_onnx EXPORT ctnnTargets)
+endif()
 install(EXPORT ctnnTargets NAMESPACE ctnn:: DESTINATION "${CMAKE_INSTALL_DATADIR}/cmake/ctnn")
 
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/ctnnConfig.cmake.in"

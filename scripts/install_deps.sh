@@ -12,7 +12,7 @@ set -euo pipefail
 usage() { sed -n '2,9s/^# \{0,1\}//p' "$0"; }
 
 packages=(cmake g++ make pkg-config libxtensor-dev xtl-dev libxsimd-dev doctest-dev libbenchmark-dev zlib1g-dev
-          libstb-dev)
+          libstb-dev nlohmann-json3-dev libcli11-dev libonnx-dev libprotobuf-dev)
 want_npm=0
 for arg in "$@"; do
     case "$arg" in
