@@ -8,6 +8,7 @@
 #include "ctnn/core/tensor.hpp"
 #include "ctnn/kernels/elementwise.hpp"
 #include "ctnn/kernels/gemm.hpp"
+#include "ctnn/kernels/small_batch.hpp"
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
@@ -55,7 +56,13 @@ struct Dense {
             bias_gradient.fill(0.0f);
         }
 
+        // A few rows (inference at batch 1-8) stream W once with the bias as the starting sum; training batches
+        // take the GEMM.
         void forward(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const noexcept {
+            if (n <= kernels::small_batch_max_rows) {
+                kernels::small_batch_affine<In, Out>(x, n, weights.data(), bias.data(), y);
+                return;
+            }
             forward_rows(x, y, n, Range{0, In});
             finish_rows(y, n);
         }

@@ -1,0 +1,92 @@
+#pragma once
+// Affine maps of a few rows, y = x W + bias with x n x K (n <= small_batch_max_rows), W K x N row-major: the
+// inference path of Dense at batch 1-8. A GEMM made for training shapes spends its time here on packing, a
+// full register tile of which one row is used, and a thread decision; this streams W once per group of rows
+// straight from where it lives, with the bias as the starting sum and no scratch memory.
+//
+// Per column block, R rows x V vectors of accumulators stay in registers while k runs over all of K, so each
+// element of W is loaded once per group of R rows: for the shapes of Dense the cost is W's bytes over the
+// cache or memory bandwidth, not FLOPs. K and N are template parameters so the block loops unroll fully.
+
+#include <cstddef>
+
+#include "ctnn/kernels/detail/simd.hpp"
+
+namespace ctnn::kernels {
+
+inline constexpr std::size_t small_batch_max_rows = 8;
+
+namespace detail {
+
+// Rows per pass and vectors per column block: R x V accumulators plus V loaded vectors of W must fit the
+// register file (32 vector registers with AVX-512, 16 with AVX2 and SSE).
+inline constexpr std::size_t small_batch_rows_per_pass = 4;
+inline constexpr std::size_t small_batch_block_vectors = lanes == 16 ? 4 : 2;
+
+// Columns [j0, j0 + V * lanes) of R rows; `last` floats of the final vector are real (the rest of W's row
+// and y's row may not exist), so the final vector is loaded and stored partially when last < lanes.
+template <std::size_t K, std::size_t R, std::size_t V>
+inline void small_batch_block(const float* x, std::size_t ldx, const float* w, std::size_t ldw, const float* bias,
+                              float* y, std::size_t ldy, std::size_t last) noexcept {
+    vec acc[R][V];
+    vec b[V];
+#pragma GCC unroll 8
+    for (std::size_t v = 0; v < V; ++v)
+        b[v] = v + 1 < V || last == lanes ? vec::load_unaligned(bias + v * lanes) : load_partial(bias + v * lanes, last);
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < V; ++v) acc[r][v] = b[v];
+    for (std::size_t k = 0; k < K; ++k) {
+        const float* wk = w + k * ldw;
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < V; ++v)
+            b[v] = v + 1 < V || last == lanes ? vec::load_unaligned(wk + v * lanes) : load_partial(wk + v * lanes, last);
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r) {
+            const vec xr(x[r * ldx + k]);
+#pragma GCC unroll 8
+            for (std::size_t v = 0; v < V; ++v) acc[r][v] = fmadd(xr, b[v], acc[r][v]);
+        }
+    }
+#pragma GCC unroll 8
+    for (std::size_t r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (std::size_t v = 0; v < V; ++v) {
+            float* out = y + r * ldy + v * lanes;
+            if (v + 1 < V || last == lanes)
+                acc[r][v].store_unaligned(out);
+            else
+                store_partial(acc[r][v], out, last);
+        }
+}
+
+// All N columns of R rows: full blocks, then the remaining whole vectors one at a time, then a partial one.
+template <std::size_t K, std::size_t N, std::size_t R>
+inline void small_batch_rows(const float* x, const float* w, const float* bias, float* y) noexcept {
+    constexpr std::size_t V = small_batch_block_vectors;
+    constexpr std::size_t block = V * lanes;
+    constexpr std::size_t full_blocks = N / block;
+    for (std::size_t j = 0; j < full_blocks * block; j += block)
+        small_batch_block<K, R, V>(x, K, w + j, N, bias + j, y + j, N, lanes);
+    std::size_t j = full_blocks * block;
+    for (; j + lanes <= N; j += lanes) small_batch_block<K, R, 1>(x, K, w + j, N, bias + j, y + j, N, lanes);
+    if (j < N) small_batch_block<K, R, 1>(x, K, w + j, N, bias + j, y + j, N, N - j);
+}
+
+}  // namespace detail
+
+// y[r, :] = x[r, :] W + bias for r < n, n <= small_batch_max_rows; x is n x K, y n x N, both dense.
+template <std::size_t K, std::size_t N>
+inline void small_batch_affine(const float* x, std::size_t n, const float* w, const float* bias, float* y) noexcept {
+    constexpr std::size_t R = detail::small_batch_rows_per_pass;
+    for (; n >= R; n -= R, x += R * K, y += R * N) detail::small_batch_rows<K, N, R>(x, w, bias, y);
+    switch (n) {
+        case 3: detail::small_batch_rows<K, N, 3>(x, w, bias, y); break;
+        case 2: detail::small_batch_rows<K, N, 2>(x, w, bias, y); break;
+        case 1: detail::small_batch_rows<K, N, 1>(x, w, bias, y); break;
+        default: break;
+    }
+}
+
+}  // namespace ctnn::kernels
