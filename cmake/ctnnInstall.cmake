@@ -9,6 +9,9 @@ endif()
 if(CTNN_HAVE_ONNX)
   install(TARGETS ctnn_onnx EXPORT ctnnTargets)
 endif()
+if(TARGET ctnn_embed)
+  install(TARGETS ctnn_embed EXPORT ctnnTargets)  # imported as ctnn::embed, for ctnn_embed_model()
+endif()
 install(EXPORT ctnnTargets NAMESPACE ctnn:: DESTINATION "${CMAKE_INSTALL_DATADIR}/cmake/ctnn")
 
 configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/ctnnConfig.cmake.in"
@@ -18,4 +21,4 @@ configure_package_config_file("${PROJECT_SOURCE_DIR}/cmake/ctnnConfig.cmake.in"
 write_basic_package_version_file("${PROJECT_BINARY_DIR}/ctnnConfigVersion.cmake"
   VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion ARCH_INDEPENDENT)
 install(FILES "${PROJECT_BINARY_DIR}/ctnnConfig.cmake" "${PROJECT_BINARY_DIR}/ctnnConfigVersion.cmake"
-  DESTINATION "${CMAKE_INSTALL_DATADIR}/cmake/ctnn")
+  "${PROJECT_SOURCE_DIR}/cmake/ctnnEmbed.cmake" DESTINATION "${CMAKE_INSTALL_DATADIR}/cmake/ctnn")

@@ -171,8 +171,11 @@ public:
     explicit ModelReader(const std::filesystem::path& file) : file_(file) {
         std::error_code ec;
         const auto status = std::filesystem::status(file, ec);
-        if (!std::filesystem::exists(status)) throw format_error(file, "file", "not found");
+        if (status.type() == std::filesystem::file_type::not_found) throw format_error(file, "file", "not found");
+        if (ec) throw format_error(file, "file", "cannot access: " + ec.message());
         if (std::filesystem::is_directory(status)) throw format_error(file, "file", "is a directory");
+        // A FIFO would block the open until a writer comes, and a device has no size to check the table against.
+        if (!std::filesystem::is_regular_file(status)) throw format_error(file, "file", "is not a regular file");
         stream_.reset(std::fopen(file.c_str(), "rb"));
         if (!stream_) throw format_error(file, "file", std::string("cannot open: ") + std::strerror(errno));
         size_ = std::filesystem::file_size(file, ec);
@@ -256,6 +259,46 @@ inline TensorRecord read_tensor_record(ModelReader& in, std::size_t index) {
     for (auto& d : t.dims) d = in.read_value<std::uint64_t>(field + " dims");
     t.element_count = in.read_value<std::uint64_t>(field + " element count");
     return t;
+}
+
+// The table after the fixed header, each entry bounded.
+inline ModelFileHeader read_table(ModelReader& in) {
+    const FixedHeader fixed = read_fixed_header(in);
+    if (fixed.tensor_count > max_tensor_count)
+        throw format_error(
+            in.file(), "tensor count",
+            std::to_string(fixed.tensor_count) + " exceeds the limit of " + std::to_string(max_tensor_count));
+    ModelFileHeader header{fixed.version, fixed.architecture_hash, {}};
+    for (std::size_t i = 0; i < fixed.tensor_count; ++i) header.tensors.push_back(read_tensor_record(in, i));
+    return header;
+}
+
+// The payload after the table (element_total floats, once the file size is exactly what the table implies) and
+// its checksum. Staged, not read into a network: a checksum failure must leave the network as it was.
+inline std::vector<float> read_payload(ModelReader& in, std::uint64_t element_total) {
+    const std::filesystem::path& file = in.file();
+    const std::uint64_t implied_size = in.offset() + element_total * sizeof(float) + sizeof(std::uint32_t) /* CRC */;
+    if (in.size() < implied_size)
+        throw format_error(file, "file size",
+                           "truncated: the header implies " + std::to_string(implied_size) + " bytes, the file has " +
+                               std::to_string(in.size()));
+    if (in.size() > implied_size)
+        throw format_error(file, "file size",
+                           std::to_string(in.size() - implied_size) +
+                               (in.size() - implied_size == 1 ? " trailing byte" : " trailing bytes") +
+                               " after the checksum (the header implies " + std::to_string(implied_size) +
+                               " bytes, the file has " + std::to_string(in.size()) + ")");
+
+    std::vector<float> staging(element_total);
+    in.read(staging.data(), staging.size() * sizeof(float), "payload");
+    const std::uint32_t computed_crc = in.crc();
+    std::uint32_t stored_crc = 0;
+    in.read(&stored_crc, sizeof stored_crc, "checksum", /*checksummed=*/false);
+    if (stored_crc != computed_crc)
+        throw format_error(file, "checksum",
+                           "checksum mismatch: file is corrupted (stored " + hex(stored_crc, 8) + ", computed " +
+                               hex(computed_crc, 8) + ")");
+    return staging;
 }
 
 // Compares a table entry with the network's, field by field, so the message says which one differs.
@@ -366,10 +409,12 @@ private:
     bool committed_ = false;
 };
 
+// resize and memcpy rather than insert: g++ 12 -O3 warns falsely (-Wstringop-overflow) on inserting a few bytes.
 template <class T>
 void append(std::vector<unsigned char>& bytes, T value) {
-    const auto* p = reinterpret_cast<const unsigned char*>(&value);
-    bytes.insert(bytes.end(), p, p + sizeof value);
+    const std::size_t end = bytes.size();
+    bytes.resize(end + sizeof value);
+    std::memcpy(bytes.data() + end, &value, sizeof value);
 }
 
 }  // namespace detail
@@ -421,30 +466,7 @@ void load(Net& net, const std::filesystem::path& file) {
     for (std::size_t i = 0; i < expected.records.size(); ++i)
         detail::check_tensor_record(file, i, detail::read_tensor_record(in, i), expected.records[i]);
 
-    const std::uint64_t implied_size = in.offset() + expected.element_total * sizeof(float) +
-                                       sizeof(std::uint32_t) /* CRC */;
-    if (in.size() < implied_size)
-        throw format_error(file, "file size",
-                           "truncated: the header implies " + std::to_string(implied_size) + " bytes, the file has " +
-                               std::to_string(in.size()));
-    if (in.size() > implied_size)
-        throw format_error(file, "file size",
-                           std::to_string(in.size() - implied_size) +
-                               (in.size() - implied_size == 1 ? " trailing byte" : " trailing bytes") +
-                               " after the checksum (the header implies " + std::to_string(implied_size) +
-                               " bytes, the file has " + std::to_string(in.size()) + ")");
-
-    // Staged, not read into the network: a checksum failure must not leave it half overwritten.
-    std::vector<float> staging(expected.element_total);
-    in.read(staging.data(), staging.size() * sizeof(float), "payload");
-    const std::uint32_t computed_crc = in.crc();
-    std::uint32_t stored_crc = 0;
-    in.read(&stored_crc, sizeof stored_crc, "checksum", /*checksummed=*/false);
-    if (stored_crc != computed_crc)
-        throw format_error(file, "checksum",
-                           "checksum mismatch: file is corrupted (stored " + detail::hex(stored_crc, 8) +
-                               ", computed " + detail::hex(computed_crc, 8) + ")");
-
+    const std::vector<float> staging = detail::read_payload(in, expected.element_total);
     const float* source = staging.data();
     for (std::span<float> values : expected.values) {
         std::memcpy(values.data(), source, values.size_bytes());
@@ -456,14 +478,39 @@ void load(Net& net, const std::filesystem::path& file) {
 // magic, version and the table's bounds; does not read the payload or verify the checksum (load() does).
 inline ModelFileHeader read_header(const std::filesystem::path& file) {
     detail::ModelReader in(file);
-    const detail::FixedHeader fixed = detail::read_fixed_header(in);
-    if (fixed.tensor_count > max_tensor_count)
-        throw format_error(
-            file, "tensor count",
-            std::to_string(fixed.tensor_count) + " exceeds the limit of " + std::to_string(max_tensor_count));
-    ModelFileHeader header{fixed.version, fixed.architecture_hash, {}};
-    for (std::size_t i = 0; i < fixed.tensor_count; ++i) header.tensors.push_back(detail::read_tensor_record(in, i));
-    return header;
+    return detail::read_table(in);
+}
+
+// Everything in `file`, for tools that turn a model file into something else without its network type
+// (ctnn_embed). Checks what load() checks, with the file's own table standing in for a network's: each element
+// count must be the product of its dims, then the file size and the checksum.
+struct ModelFileContents {
+    ModelFileHeader header;
+    std::vector<float> values;  // every tensor's elements, in table order
+};
+inline ModelFileContents read_model_file(const std::filesystem::path& file) {
+    detail::ModelReader in(file);
+    ModelFileContents contents{detail::read_table(in), {}};
+    std::uint64_t element_total = 0;
+    for (std::size_t i = 0; i < contents.header.tensors.size(); ++i) {
+        const TensorRecord& t = contents.header.tensors[i];
+        const std::string field = "tensor " + std::to_string(i) + " element count";
+        std::uint64_t product = 1;
+        for (std::uint64_t d : t.dims)
+            product = (d != 0 && product > t.element_count / d) ? t.element_count + 1 : product * d;
+        if (product != t.element_count)
+            throw format_error(file, field,
+                               std::to_string(t.element_count) + " is not the product of the dims " +
+                                   detail::describe_dims(t.dims));
+        // A corrupt table must not overflow the size it implies into one that passes.
+        const std::uint64_t max_total =
+            (std::numeric_limits<std::uint64_t>::max() - in.offset() - sizeof(std::uint32_t)) / sizeof(float);
+        if (t.element_count > max_total - element_total)
+            throw format_error(file, field, std::to_string(t.element_count) + " elements cannot fit in any file");
+        element_total += t.element_count;
+    }
+    contents.values = detail::read_payload(in, element_total);
+    return contents;
 }
 
 }  // namespace ctnn::io

@@ -16,6 +16,7 @@
 #include "ctnn/config.hpp"
 #include "ctnn/core/buffer.hpp"
 #include "ctnn/core/random.hpp"
+#include "ctnn/io/embedded.hpp"
 #include "ctnn/layers/input.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/network/chain.hpp"
@@ -60,6 +61,15 @@ public:
                         Initializer init = Initializer::glorot_uniform)
         : layers_(detail::make_aligned_unique<layers_type>()), workspace_(max_batch) {
         initialize(s, init);
+    }
+    // Parameters and state compiled into the program (a header written by ctnn_embed, io/embedded.hpp): the
+    // network that Sequential{} becomes after load() of the model file the header was made from, bit for bit. A
+    // header of another architecture does not compile.
+    template <std::uint64_t Hash, std::size_t ValueCount>
+    explicit Sequential(const io::EmbeddedParameters<Hash, ValueCount>& embedded,
+                        std::size_t max_batch = default_max_batch)
+        : Sequential(seed{0}, max_batch) {
+        io::load(*this, embedded);
     }
     // A copy has the same parameters and state and gets a fresh workspace.
     Sequential(const Sequential& other)

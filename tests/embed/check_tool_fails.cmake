@@ -1,0 +1,36 @@
+# cmake -DTOOL=<ctnn_embed> -DHEADER=<output header> -DEXPECT=<regex> -DARGS=<arg>[@@<arg>...] -P check_tool_fails.cmake
+# Runs ctnn_embed on bad input and passes only if it exits non-zero with exactly one line on stderr matching
+# EXPECT, nothing on stdout, and no header (nor a temporary file of it) left behind. @@ separates the arguments,
+# which may hold ';'.
+foreach(var IN ITEMS TOOL HEADER EXPECT ARGS)
+  if(NOT DEFINED ${var})
+    message(FATAL_ERROR "check_tool_fails.cmake: -D${var}=... is required")
+  endif()
+endforeach()
+
+string(REPLACE "@@" ";" args "${ARGS}")
+cmake_path(GET HEADER PARENT_PATH header_dir)
+file(MAKE_DIRECTORY "${header_dir}")
+file(REMOVE "${HEADER}")
+execute_process(COMMAND "${TOOL}" ${args} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+
+if(rc EQUAL 0)
+  message(FATAL_ERROR "ctnn_embed succeeded but must fail\nstdout: ${out}\nstderr: ${err}")
+endif()
+if(NOT rc MATCHES "^[0-9]+$")
+  message(FATAL_ERROR "ctnn_embed did not exit but ended with '${rc}'\nstderr: ${err}")
+endif()
+if(NOT out STREQUAL "")
+  message(FATAL_ERROR "ctnn_embed printed on stdout: ${out}")
+endif()
+if(NOT err MATCHES "^ctnn_embed: [^\n]+\n$")
+  message(FATAL_ERROR "stderr is not one line starting with 'ctnn_embed: ':\n${err}")
+endif()
+if(NOT err MATCHES "${EXPECT}")
+  message(FATAL_ERROR "stderr does not match '${EXPECT}':\n${err}")
+endif()
+file(GLOB left_behind "${HEADER}" "${HEADER}.tmp-*")
+if(left_behind)
+  message(FATAL_ERROR "ctnn_embed left files behind: ${left_behind}")
+endif()
+message(STATUS "exit status ${rc}, stderr: ${err}")
