@@ -8,6 +8,7 @@
 // Then it prints, for the article's two networks and the Keras "simple MNIST convnet", what each layer costs
 // one image: its output shape, its parameters, its multiply-adds and the bytes of its output. Those are
 // Net::summary_rows, constants a program can use as well (to size a buffer, or to refuse a model too large).
+//   parameter_table      (no options: everything it prints is known when it compiles)
 
 #include <cstddef>
 #include <cstdio>
@@ -16,6 +17,9 @@
 #include <utility>
 
 #include <ctnn/ctnn.hpp>
+
+#include "support/command_line.hpp"
+#include "support/run_program.hpp"
 
 using namespace ctnn;
 
@@ -49,6 +53,8 @@ static_assert(Cnn::summary_rows[0].multiply_adds == 26 * 26 * 3 * 3 * 32);
 static_assert(Mlp::multiply_adds_per_sample == 784 * 128 + 128 * 10);
 static_assert(Cnn::multiply_adds_per_sample == 26 * 26 * 9 * 32 + 5408 * 128 + 128 * 10);
 
+namespace {
+
 // One row per layer, then the totals, as a Markdown table.
 template <class Net>
 void print_table(const char* title) {
@@ -78,7 +84,7 @@ void print_table(const char* title) {
                 with_thousands(Net::multiply_adds_per_sample).c_str(), with_thousands(stored).c_str());
 }
 
-int main() {
+int run() {
     std::printf(
         "## The article's parameter table, checked by the compiler\n\n"
         "| layer | parameters | formula |\n|---|---:|---|\n"
@@ -98,4 +104,17 @@ int main() {
         "weights).\nThe CNN is large only because of the Dense layer that reads its 13x13x32 feature maps; the "
         "convnet pools\ntwice and ends in a Dense of 1,600 inputs, and needs %s parameters in all.\n",
         with_thousands(Cnn::summary_rows[0].multiply_adds).c_str(), with_thousands(Convnet::parameter_count).c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return examples::run_program("parameter_table", [&] {
+        examples::CommandLine cli("parameter_table",
+                                  "Prints the article's parameter table and, per layer, the shapes, parameters, "
+                                  "multiply-adds and bytes of three networks, all computed by the compiler.");
+        cli.parse(argc, argv);
+        return run();
+    });
 }

@@ -17,14 +17,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <exception>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
 
+#include "support/run_program.hpp"
 #include "support/training_options.hpp"
 
 using namespace ctnn;
@@ -53,11 +52,17 @@ bool adjacent(std::size_t p, std::size_t q) {
     return (py == qy && (px + 1 == qx || qx + 1 == px)) || (px == qx && (py + 1 == qy || qy + 1 == py));
 }
 
-}  // namespace
+examples::TrainingOptions parse(int argc, char** argv) {
+    examples::TrainingOptions o;
+    examples::CommandLine cli("permutation_equivalence",
+                              "Shows that an MLP fed shuffled pixels is the same function as one with its first "
+                              "layer's weight rows permuted, and that a CNN has no such re-indexing.");
+    examples::add_training_options(cli, o, "MNIST's four IDX files", false);
+    cli.parse(argc, argv);
+    return o;
+}
 
-int main(int argc, char** argv) try {
-    const examples::TrainingOptions o = examples::parse_training_options(argc, argv, "permutation_equivalence", {},
-                                                                         false);
+int run(const examples::TrainingOptions& o) {
     const auto [train_set, test_set] = data::load_mnist(o.data_dir);
     const data::Dataset shuffled_test = data::permuted(test_set, shuffle);
     const std::size_t n = test_set.size();
@@ -170,7 +175,10 @@ int main(int argc, char** argv) try {
         max_difference, 100 * rewired_shuffled, 100 * mlp_normal, kept, pairs, 100 * cnn_on_shuffled,
         100 * cnn_trained_shuffled, cnn_max_difference, max_difference, n - cnn_agree, n);
     return 0;
-} catch (const std::exception& e) {
-    std::fprintf(stderr, "permutation_equivalence: %s\n", e.what());
-    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return examples::run_program("permutation_equivalence", [&] { return run(parse(argc, argv)); });
 }

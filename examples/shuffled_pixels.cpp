@@ -10,26 +10,27 @@
 //
 //   shuffled_pixels [--data-dir DIR] [--datasets mnist,fashion] [--models dense,cnn,cnn2] [--epochs 5]
 //                   [--batch 32] [--cnn2-epochs 15] [--lr 0.001] [--seed 1] [--threads N] [--no-shuffled] [--out DIR]
-// cnn2 is Keras' simple MNIST convnet, trained with Keras' recipe (batch 128, --cnn2-epochs epochs); it is not
-// in the default run.
+// (shuffled_pixels --help: what each option means and accepts). cnn2 is Keras' simple MNIST convnet, trained
+// with Keras' recipe (batch 128, --cnn2-epochs epochs); it is not in the default run.
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <memory>
 #include <ratio>
-#include <sstream>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
 
+#include "support/command_line.hpp"
+#include "support/json_file.hpp"
 #include "support/png.hpp"
+#include "support/run_program.hpp"
+#include "support/training_options.hpp"
 
 using namespace ctnn;
 
@@ -46,82 +47,35 @@ using Convnet = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, ReLU, MaxPool2
                            MaxPool2D<2>, Flatten, Dropout<std::ratio<1, 2>>, Dense<1600, 10>>;
 static_assert(Convnet::parameter_count == 34'826);
 
-struct Options {
-    std::filesystem::path data_dir = "data", out = "results";
+struct Options : examples::TrainingOptions {
     std::vector<std::string> datasets{"mnist", "fashion"}, models{"dense", "cnn"};
-    std::size_t epochs = 5, batch = 32;
+    std::size_t batch = 32;
     std::size_t cnn2_epochs = 15, cnn2_batch = 128;  // Keras' recipe for its convnet
-    float lr = 1e-3f;
-    std::uint64_t seed = 1;
+    double lr = 1e-3;
     int threads = 0;  // 0: OpenMP's default
-    bool shuffled = true;
+    bool no_shuffled = false;
 };
 
-std::vector<std::string> split_list(const std::string& text) {
-    std::vector<std::string> items;
-    std::stringstream stream(text);
-    for (std::string item; std::getline(stream, item, ',');)
-        if (!item.empty()) items.push_back(item);
-    return items;
-}
-
-[[noreturn]] void usage(const char* problem) {
-    std::fprintf(
-        stderr,
-        "shuffled_pixels: %s\nusage: shuffled_pixels [--data-dir DIR] [--datasets mnist,fashion] "
-        "[--models dense,cnn,cnn2] [--epochs 5] [--batch 32] [--cnn2-epochs 15] [--lr 0.001] [--seed 1] [--threads N] "
-        "[--no-shuffled] [--out DIR]\n",
-        problem);
-    std::exit(2);
-}
-
+// The networks are built with ctnn's default max batch, which bounds --batch.
 Options parse(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        auto value = [&]() -> std::string {
-            if (i + 1 >= argc) usage(("missing value after " + arg).c_str());
-            return argv[++i];
-        };
-        auto number = [&](const std::string& text) {
-            char* end = nullptr;
-            const double v = std::strtod(text.c_str(), &end);
-            if (end == text.c_str() || *end != '\0' || v < 0) usage(("not a valid number for " + arg).c_str());
-            return v;
-        };
-        if (arg == "--data-dir")
-            o.data_dir = value();
-        else if (arg == "--out")
-            o.out = value();
-        else if (arg == "--datasets")
-            o.datasets = split_list(value());
-        else if (arg == "--models")
-            o.models = split_list(value());
-        else if (arg == "--epochs")
-            o.epochs = static_cast<std::size_t>(number(value()));
-        else if (arg == "--batch")
-            o.batch = static_cast<std::size_t>(number(value()));
-        else if (arg == "--cnn2-epochs")
-            o.cnn2_epochs = static_cast<std::size_t>(number(value()));
-        else if (arg == "--lr")
-            o.lr = static_cast<float>(number(value()));
-        else if (arg == "--seed")
-            o.seed = static_cast<std::uint64_t>(number(value()));
-        else if (arg == "--threads")
-            o.threads = static_cast<int>(number(value()));
-        else if (arg == "--no-shuffled")
-            o.shuffled = false;
-        else if (arg == "--help" || arg == "-h")
-            usage("help");
-        else
-            usage(("unknown argument " + arg).c_str());
-    }
-    for (const auto& d : o.datasets)
-        if (d != "mnist" && d != "fashion") usage(("unknown data set " + d + " (mnist, fashion)").c_str());
-    for (const auto& m : o.models)
-        if (m != "dense" && m != "cnn" && m != "cnn2") usage(("unknown model " + m + " (dense, cnn, cnn2)").c_str());
-    if (o.epochs == 0 || o.batch == 0 || o.batch > default_max_batch || o.cnn2_epochs == 0)
-        usage("epochs and batch must be positive");
+    o.data_dir = "data";
+    o.epochs = 5;
+    examples::CommandLine cli("shuffled_pixels",
+                              "Does a network care where the pixels are? Trains an MLP and a CNN on MNIST and "
+                              "Fashion-MNIST, on normal and on shuffled pixels, and writes the results to --out.");
+    examples::add_training_options(cli, o, "mnist/ and fashion-mnist/, each with the four IDX files", true);
+    cli.names("--datasets", o.datasets, "the data sets", {"mnist", "fashion"});
+    cli.names("--models", o.models, "the networks; cnn2 is Keras' convnet, trained with Keras' recipe",
+              {"dense", "cnn", "cnn2"});
+    cli.integer("--batch", o.batch, "batch size of dense and cnn (cnn2 uses 128)", std::size_t{1}, default_max_batch,
+                "the networks' max batch");
+    cli.integer("--cnn2-epochs", o.cnn2_epochs, "training epochs of cnn2", std::size_t{1});
+    cli.number("--lr", o.lr, "Adam's learning rate", 0.0, std::numeric_limits<double>::infinity(), true);
+    cli.integer("--threads", o.threads, "threads, by default OpenMP's: OMP_NUM_THREADS or the core count", 1)
+        ->default_str("");
+    cli.flag("--no-shuffled", o.no_shuffled, "only train on normal pixels");
+    cli.parse(argc, argv);
     return o;
 }
 
@@ -145,7 +99,7 @@ Trained train(Net& net, const data::Dataset& train_set, const data::Dataset& tes
               std::size_t epochs, std::size_t batch, const std::string& label) {
     std::printf("\n== %s\n", label.c_str());
     std::fflush(stdout);
-    Adam optimizer(o.lr);
+    Adam optimizer(static_cast<float>(o.lr));
     Trained result;
     const History history = fit(net, train_set, optimizer,
                                 {.epochs = epochs, .batch = batch, .seed = o.seed, .validation = &test_set});
@@ -173,15 +127,6 @@ std::vector<float> weight_images(const Tensor<Shape<784, 128>>& w, std::span<con
     return images;
 }
 
-std::string json_escape(const std::string& s) {
-    std::string out;
-    for (char c : s) {
-        if (c == '"' || c == '\\') out += '\\';
-        out += c;
-    }
-    return out;
-}
-
 std::string markdown_table(const std::vector<Row>& rows) {
     std::string t =
         "| data set | model | train -> test pixels | params | test accuracy | s/epoch |\n"
@@ -200,35 +145,40 @@ std::string markdown_table(const std::vector<Row>& rows) {
 
 void write_results(const Options& o, const std::vector<Row>& rows, double wall_seconds) {
     const std::string simd = xsimd::default_arch::name();
-    std::ofstream json(o.out / "results.json");
-    json << "{\n  \"rows\": [\n";
-    for (std::size_t i = 0; i < rows.size(); ++i) {
-        const Row& r = rows[i];
-        char accuracy[32], seconds[32];
-        std::snprintf(accuracy, sizeof accuracy, "%.4f", r.test_accuracy);
-        if (r.trained())
-            std::snprintf(seconds, sizeof seconds, "%.3f", r.seconds_per_epoch);
-        else
-            std::snprintf(seconds, sizeof seconds, "null");
-        json << "    {\"dataset\": \"" << r.dataset << "\", \"model\": \"" << r.model << "\", \"train_pixels\": \""
-             << r.train_pixels << "\", \"test_pixels\": \"" << r.test_pixels << "\", \"params\": " << r.params
-             << ", \"epochs\": " << r.epochs << ", \"test_accuracy\": " << accuracy
-             << ", \"seconds_per_epoch\": " << seconds << ", \"accuracy_history\": [";
-        for (std::size_t e = 0; e < r.history.size(); ++e) {
-            std::snprintf(accuracy, sizeof accuracy, "%.4f", r.history[e]);
-            json << (e ? ", " : "") << accuracy;
-        }
-        json << "]}" << (i + 1 < rows.size() ? "," : "") << "\n";
+    examples::Json json_rows = examples::Json::array();
+    for (const Row& r : rows) {
+        examples::Json history = examples::Json::array();
+        for (const double a : r.history) history.push_back(examples::rounded(a, 4));
+        json_rows.push_back(
+            {{"dataset", r.dataset},
+             {"model", r.model},
+             {"train_pixels", r.train_pixels},
+             {"test_pixels", r.test_pixels},
+             {"params", r.params},
+             {"epochs", r.epochs},
+             {"test_accuracy", examples::rounded(r.test_accuracy, 4)},
+             {"seconds_per_epoch",
+              r.trained() ? examples::Json(examples::rounded(r.seconds_per_epoch, 3)) : examples::Json(nullptr)},
+             {"accuracy_history", history}});
     }
-    json << "  ],\n  \"meta\": {\"ctnn\": \"" << CTNN_VERSION_MAJOR << "." << CTNN_VERSION_MINOR << "."
-         << CTNN_VERSION_PATCH << "\", \"compiler\": \"" << json_escape(__VERSION__) << "\", \"simd\": \"" << simd
-         << "\", \"threads\": " << num_threads() << ", \"seed\": " << o.seed << ", \"epochs\": " << o.epochs
-         << ", \"batch\": " << o.batch << ", \"learning_rate\": " << o.lr
-         << ", \"optimizer\": \"Adam (beta1 0.9, beta2 0.999, eps 1e-7)\", \"permutation\": "
-            "\"make_permutation<784>(seed)\", \"wall_seconds\": "
-         << static_cast<long>(wall_seconds + 0.5) << "}\n}\n";
+    const examples::Json meta = {
+        {"ctnn", std::to_string(CTNN_VERSION_MAJOR) + "." + std::to_string(CTNN_VERSION_MINOR) + "." +
+                     std::to_string(CTNN_VERSION_PATCH)},
+        {"compiler", __VERSION__},
+        {"simd", simd},
+        {"threads", num_threads()},
+        {"seed", o.seed},
+        {"epochs", o.epochs},
+        {"batch", o.batch},
+        {"learning_rate", o.lr},
+        {"optimizer", "Adam (beta1 0.9, beta2 0.999, eps 1e-7)"},
+        {"permutation", "make_permutation<784>(seed)"},
+        {"data_dir", o.data_dir.string()},
+        {"wall_seconds", static_cast<long>(wall_seconds + 0.5)}};
+    examples::write_json(o.out / "results.json", {{"rows", json_rows}, {"meta", meta}});
 
-    std::ofstream md(o.out / "results.md");
+    const std::filesystem::path md_file = o.out / "results.md";
+    std::ofstream md(md_file);
     md << "# Shuffled pixels: results\n\n"
        << o.epochs << " epochs, Adam " << o.lr << ", batch " << o.batch
        << (std::find(o.models.begin(), o.models.end(), "cnn2") != o.models.end()
@@ -254,12 +204,12 @@ void write_results(const Options& o, const std::vector<Row>& rows, double wall_s
         for (std::size_t e = r.history.size(); e < columns; ++e) md << " |";
         md << "\n";
     }
+    md.flush();
+    if (!md) throw file_error(md_file, "file", "cannot write");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-    const Options o = parse(argc, argv);
+// The experiment: trains and tests every network of `o` and writes its files.
+int run(const Options& o) {
     if (o.threads > 0) set_num_threads(o.threads);
     std::filesystem::create_directories(o.out);
     const auto start = std::chrono::steady_clock::now();
@@ -309,7 +259,7 @@ int main(int argc, char** argv) try {
                             {}});
             if constexpr (std::is_same_v<Net, Mlp>)
                 if (weights_normal.empty()) weights_normal = weight_images(net->template layer<1>().weights, {});
-            if (!o.shuffled) return;
+            if (o.no_shuffled) return;
             net = std::make_unique<Net>(seed(o.seed));
             const Trained s = train(*net, shuffled_train, shuffled_test, o, epochs, batch,
                                     title + ", " + model + ", shuffled pixels");
@@ -343,7 +293,10 @@ int main(int argc, char** argv) try {
     std::printf("Wrote %s/{results.md, results.json, digits.png%s}\n", o.out.c_str(),
                 weights_normal.empty() ? "" : ", dense_weights.png");
     return 0;
-} catch (const std::exception& e) {
-    std::fprintf(stderr, "shuffled_pixels: %s\n", e.what());
-    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return examples::run_program("shuffled_pixels", [&] { return run(parse(argc, argv)); });
 }

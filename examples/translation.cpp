@@ -14,11 +14,10 @@
 // Prints accuracy per shift for each network, writes translation.json, and draws translation.png with gnuplot
 // when it is installed (scripts/install_deps.sh --plots; without it the program says how to draw the plot).
 //
-//   translation [--data-dir DIR] [--epochs 3] [--seed 1] [--out DIR]
+//   translation [--data-dir DIR] [--epochs 3] [--seed 1] [--out DIR]      (translation --help: what they accept)
 
 #include <cstdio>
 #include <cstdlib>
-#include <exception>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -28,6 +27,8 @@
 
 #include <ctnn/ctnn.hpp>
 
+#include "support/json_file.hpp"
+#include "support/run_program.hpp"
 #include "support/training_options.hpp"
 
 using namespace ctnn;
@@ -81,26 +82,22 @@ Curve measure(const std::string& model, const data::TrainTest& mnist, const exam
 
 void write_json(const std::filesystem::path& file, const std::vector<Curve>& curves,
                 const examples::TrainingOptions& o) {
-    std::ofstream out(file);
-    if (!out) throw std::runtime_error("cannot write " + file.string());
-    out << "{\n  \"epochs\": " << o.epochs << ", \"seed\": " << o.seed << ", \"shifts\": [0";
-    for (int s = 1; s <= max_shift; ++s) out << ", " << s;
-    out << "],\n  \"models\": [\n";
-    for (std::size_t m = 0; m < curves.size(); ++m) {
-        const Curve& c = curves[m];
-        out << "    {\"model\": \"" << c.model << "\", \"parameters\": " << c.parameters << ", \"accuracy\": {";
+    examples::Json shifts = examples::Json::array(), models = examples::Json::array();
+    for (int s = 0; s <= max_shift; ++s) shifts.push_back(s);
+    for (const Curve& c : curves) {
+        examples::Json accuracy = examples::Json::object();
         for (std::size_t d = 0; d < std::size(directions); ++d) {
-            out << (d ? ", " : "") << "\"" << directions[d].name << "\": [";
-            for (std::size_t s = 0; s < c.accuracy[d].size(); ++s) {
-                char cell[16];
-                std::snprintf(cell, sizeof cell, "%.4f", c.accuracy[d][s]);
-                out << (s ? ", " : "") << cell;
-            }
-            out << "]";
+            examples::Json per_shift = examples::Json::array();
+            for (const double a : c.accuracy[d]) per_shift.push_back(examples::rounded(a, 4));
+            accuracy[directions[d].name] = per_shift;
         }
-        out << "}}" << (m + 1 < curves.size() ? "," : "") << "\n";
+        models.push_back({{"model", c.model}, {"parameters", c.parameters}, {"accuracy", accuracy}});
     }
-    out << "  ]\n}\n";
+    examples::write_json(file, {{"epochs", o.epochs},
+                                {"seed", o.seed},
+                                {"data_dir", o.data_dir.string()},
+                                {"shifts", shifts},
+                                {"models", models}});
 }
 
 // A gnuplot script: one panel per direction, accuracy against shift, one line per model.
@@ -116,6 +113,7 @@ bool plot(const std::filesystem::path& dir, const std::vector<Curve>& curves) {
             }
             out << "\n\n";  // a gnuplot data block per direction
         }
+        if (!out.flush()) throw file_error(data, "file", "cannot write");
         std::ofstream gp(script);
         gp << "set terminal pngcairo size 1500,520 font 'Sans,12'\nset output '" << (dir / "translation.png").string()
            << "'\nset multiplot layout 1,3 title 'MNIST test accuracy when the test digits are shifted (trained on "
@@ -130,16 +128,23 @@ bool plot(const std::filesystem::path& dir, const std::vector<Curve>& curves) {
             gp << "\n";
         }
         gp << "unset multiplot\n";
+        if (!gp.flush()) throw file_error(script, "file", "cannot write");
     }
     if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) return false;
     return std::system(("gnuplot '" + script.string() + "'").c_str()) == 0;
 }
 
-}  // namespace
+examples::TrainingOptions parse(int argc, char** argv) {
+    examples::TrainingOptions o{.epochs = 3};
+    examples::CommandLine cli("translation",
+                              "Trains four networks on centred MNIST digits and tests them on digits shifted by 0 to "
+                              "6 pixels; writes translation.json (and translation.png with gnuplot) to --out.");
+    examples::add_training_options(cli, o, "MNIST's four IDX files", true);
+    cli.parse(argc, argv);
+    return o;
+}
 
-int main(int argc, char** argv) try {
-    const examples::TrainingOptions o = examples::parse_training_options(argc, argv, "translation", {.epochs = 3},
-                                                                         true);
+int run(const examples::TrainingOptions& o) {
     std::filesystem::create_directories(o.out);
     const data::TrainTest mnist = data::load_mnist(o.data_dir);
     std::printf("MNIST: %zu training, %zu test images; %zu epoch(s) each, batch 32, Adam 1e-3, seed %llu\n\n",
@@ -201,7 +206,10 @@ int main(int argc, char** argv) try {
               "the zero fill and the\nimage border change what its filters see, and pooling over a few pixels "
               "is not invariance to larger shifts.");
     return 0;
-} catch (const std::exception& e) {
-    std::fprintf(stderr, "translation: %s\n", e.what());
-    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return examples::run_program("translation", [&] { return run(parse(argc, argv)); });
 }

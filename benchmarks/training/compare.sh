@@ -55,6 +55,8 @@ blas=$(update-alternatives --query "libblas.so.3-$(uname -m)-linux-gnu" 2>/dev/n
 if [[ -n $blas && $blas != *openblas* && $blas != *blis* && $blas != *mkl* ]]; then
   echo "warning: PyTorch runs on the reference BLAS ($blas); install libopenblas0 for a fair comparison" >&2
 fi
+# shellcheck source=../openblas_coretype.sh
+source "$root/benchmarks/openblas_coretype.sh"
 "$python" "$here/pytorch_epoch.py" --data-dir "$data" --threads "$threads" --models "$models" --epochs "$epochs" \
   --json "$out/torch.json"
 echo

@@ -8,18 +8,16 @@
 //                include/ctnn/train/row_split_step.hpp).
 // The layer below (the convolution) is stood in for by each thread writing its own samples' inputs. Not a
 // model of the whole step: a test of where the data lives.
-//   ctnn_dense_split_bench [--threads 1,2] [--steps 1500]
+//   ctnn_dense_split_bench [--threads 1,2] [--steps 1500]      (ctnn_dense_split_bench --help: what they accept)
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <stdexcept>
-#include <string>
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
 
 #include "command_line.hpp"
+#include "support/run_program.hpp"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -113,39 +111,36 @@ double milliseconds_per_step(Step& s, int threads, std::size_t steps, StepFn&& o
            static_cast<double>(steps);
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    std::vector<int> thread_counts{1, 2};
+struct Options {
+    std::vector<int> threads{1, 2};
     std::size_t steps = 1500;
-    for (int a = 1; a + 1 < argc; a += 2) {
-        const std::string arg = argv[a], value = argv[a + 1];
-        try {
-            if (arg == "--threads") {
-                thread_counts = bench::thread_counts(value);
-            } else if (arg == "--steps") {
-                const long count = std::atol(value.c_str());
-                if (count <= 0) throw std::invalid_argument("bad step count: " + value);
-                steps = static_cast<std::size_t>(count);
-            } else {
-                throw std::invalid_argument("unknown option: " + arg);
-            }
-        } catch (const std::invalid_argument& e) {
-            std::fprintf(stderr, "%s\nusage: ctnn_dense_split_bench [--threads 1,2] [--steps 1500]\n", e.what());
-            return 2;
-        }
-    }
-    if (argc % 2 == 0 || thread_counts.empty()) {  // an option without its value, or no thread count
-        std::fprintf(stderr, "usage: ctnn_dense_split_bench [--threads 1,2] [--steps 1500]\n");
-        return 2;
-    }
+};
+
+Options parse(int argc, char** argv) {
+    Options o;
+    examples::CommandLine cli("ctnn_dense_split_bench",
+                              "Times one training step of Dense<5408,128> (batch 32) split across threads by "
+                              "samples and by weight rows, side by side.");
+    bench::add_thread_counts(cli, o.threads);
+    cli.integer("--steps", o.steps, "training steps timed per way and thread count", std::size_t{1});
+    cli.parse(argc, argv);
+    return o;
+}
+
+int run(const Options& o) {
     std::printf("Dense<5408,128>, batch 32: forward, both gradients, Adam; ms per step\n\n");
     std::printf("| threads | batch split | row split |\n|---:|---:|---:|\n");
-    for (int threads : thread_counts) {
+    for (int threads : o.threads) {
         Step batch_state, row_state;
-        const double by_batch = milliseconds_per_step(batch_state, threads, steps, batch_split);
-        const double by_rows = milliseconds_per_step(row_state, threads, steps, row_split);
+        const double by_batch = milliseconds_per_step(batch_state, threads, o.steps, batch_split);
+        const double by_rows = milliseconds_per_step(row_state, threads, o.steps, row_split);
         std::printf("| %d | %.3f | %.3f |\n", threads, by_batch, by_rows);
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return examples::run_program("ctnn_dense_split_bench", [&] { return run(parse(argc, argv)); });
 }

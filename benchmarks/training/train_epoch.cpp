@@ -2,6 +2,7 @@
 // BatchNorm of docs/extending.md's layers), at each thread count.
 //   ctnn_train_bench --data-dir data/mnist [--threads 1,2] [--models mlp,cnn,residual] [--epochs 1] [--json FILE]
 //   ctnn_train_bench --data-dir data/mnist --profile 500    (per-layer forward/backward times instead)
+//   ctnn_train_bench --help                                   (what each option accepts)
 // One epoch = 60,000 images, batch 32, Adam(1e-3), shuffled, as pytorch_epoch.py does, so the two compare.
 // Each (model, threads) run trains a fresh network (seed 1) so no run warms the next one's weights.
 
@@ -9,38 +10,35 @@
 #include <array>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
-#include <exception>
-#include <fstream>
+#include <filesystem>
 #include <memory>
 #include <stdexcept>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <ctnn/ctnn.hpp>
 
 #include "command_line.hpp"
+#include "networks.hpp"
+#include "support/json_file.hpp"
+#include "support/run_program.hpp"
+#include "support/training_options.hpp"
 
 namespace {
 
 using namespace ctnn;
 
-using Mlp = Sequential<Input<28, 28, 1>, Flatten, Dense<784, 128>, ReLU, Dense<128, 10>>;
-using Cnn = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32>, ReLU, MaxPool2D<2>, Flatten, Dense<5408, 128>, ReLU,
-                       Dense<128, 10>>;
-using Block = Residual<Conv2D<3, 3, 32, 32, 1, Padding::same>, BatchNorm<>, ReLU,
-                       Conv2D<3, 3, 32, 32, 1, Padding::same>, BatchNorm<>>;
-using ResidualNet = Sequential<Input<28, 28, 1>, Conv2D<3, 3, 1, 32, 1, Padding::same>, BatchNorm<>, ReLU, Block, ReLU,
-                               MaxPool2D<2>, Block, ReLU, GlobalAvgPool2D, Dense<32, 10>>;
+using bench::Cnn;
+using bench::Mlp;
+using bench::ResidualNet;
 
 struct Options {
-    std::string data_dir = "data/mnist";
+    std::filesystem::path data_dir = "data/mnist";
     std::vector<int> threads = {1, 2};
     std::vector<std::string> models = {"mlp", "cnn"};
     std::size_t epochs = 1;
-    std::string json;
+    std::filesystem::path json;     // empty: no JSON file
     std::size_t profile_steps = 0;  // > 0: time each layer over this many steps instead of training an epoch
 };
 
@@ -53,47 +51,20 @@ struct Result {
     std::size_t same_after_reload = 0;  // test predictions unchanged after a save/load round trip
 };
 
-[[noreturn]] void usage(const char* message) {
-    std::fprintf(stderr,
-                 "%s\nusage: ctnn_train_bench --data-dir DIR [--threads 1,2] [--models mlp,cnn] [--epochs N] "
-                 "[--json FILE]\n",
-                 message);
-    std::exit(2);
-}
-
 Options parse(int argc, char** argv) {
     Options o;
-    for (int i = 1; i < argc; ++i) {
-        const std::string_view arg = argv[i];
-        if (arg == "--help" || arg == "-h") usage("Trains one epoch of MNIST per model and thread count.");
-        if (i + 1 >= argc) usage(("missing value after " + std::string(arg)).c_str());
-        const std::string_view value = argv[++i];
-        if (arg == "--data-dir") {
-            o.data_dir = value;
-        } else if (arg == "--threads") {
-            try {
-                o.threads = bench::thread_counts(value);
-            } catch (const std::invalid_argument& e) {
-                usage(e.what());
-            }
-        } else if (arg == "--models") {
-            o.models = bench::split_commas(value);
-            for (const std::string& m : o.models)
-                if (m != "mlp" && m != "cnn" && m != "residual")
-                    usage(("unknown model: " + m + " (mlp, cnn or residual)").c_str());
-        } else if (arg == "--epochs") {
-            o.epochs = static_cast<std::size_t>(std::atoi(std::string(value).c_str()));
-            if (o.epochs == 0) usage("--epochs must be positive");
-        } else if (arg == "--profile") {
-            o.profile_steps = static_cast<std::size_t>(std::atoi(std::string(value).c_str()));
-            if (o.profile_steps == 0) usage("--profile must be positive");
-        } else if (arg == "--json") {
-            o.json = value;
-        } else {
-            usage(("unknown option: " + std::string(arg)).c_str());
-        }
-    }
-    if (o.threads.empty() || o.models.empty()) usage("--threads and --models need at least one entry");
+    examples::CommandLine cli("ctnn_train_bench",
+                              "Trains MNIST epochs (batch 32, Adam 1e-3, as pytorch_epoch.py does) for each model "
+                              "and thread count and prints the fastest epoch's seconds; --profile times each layer "
+                              "instead.");
+    examples::add_data_dir(cli, o.data_dir, "MNIST's four IDX files");
+    bench::add_thread_counts(cli, o.threads);
+    cli.names("--models", o.models, "the networks", {"mlp", "cnn", "residual"});
+    examples::add_epochs(cli, o.epochs);
+    cli.integer("--profile", o.profile_steps, "time each layer over this many training steps instead", std::size_t{1})
+        ->default_str("");
+    cli.output_file("--json", o.json, "also write the results to this JSON file");
+    cli.parse(argc, argv);
     return o;
 }
 
@@ -216,27 +187,19 @@ void profile(const std::string& model, int threads, const data::Dataset& train, 
     std::printf("| Adam step | | %.4f | %.1f%% |\n", update_s * per_step, 100.0 * update_s / total);
 }
 
-void write_json(const std::string& path, const std::vector<Result>& results, std::size_t epochs) {
-    std::ofstream out(path);
-    if (!out) throw std::runtime_error("cannot write " + path);
-    out << "{\n  \"epochs\": " << epochs << ",\n  \"batch\": 32,\n  \"results\": [\n";
-    for (std::size_t i = 0; i < results.size(); ++i) {
-        const Result& r = results[i];
-        char line[256];
-        std::snprintf(line, sizeof line,
-                      "    {\"model\": \"%s\", \"threads\": %d, \"seconds_per_epoch\": %.4f, "
-                      "\"images_per_second\": %.1f, \"test_accuracy\": %.4f}%s\n",
-                      r.model.c_str(), r.threads, r.seconds, r.images_per_second, r.test_accuracy,
-                      i + 1 < results.size() ? "," : "");
-        out << line;
-    }
-    out << "  ]\n}\n";
+void write_json(const std::filesystem::path& file, const std::vector<Result>& results, const Options& o) {
+    examples::Json rows = examples::Json::array();
+    for (const Result& r : results)
+        rows.push_back({{"model", r.model},
+                        {"threads", r.threads},
+                        {"seconds_per_epoch", examples::rounded(r.seconds, 4)},
+                        {"images_per_second", examples::rounded(r.images_per_second, 1)},
+                        {"test_accuracy", examples::rounded(r.test_accuracy, 4)}});
+    examples::write_json(file,
+                         {{"epochs", o.epochs}, {"batch", 32}, {"data_dir", o.data_dir.string()}, {"results", rows}});
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-    const Options options = parse(argc, argv);
+int run(const Options& options) {
     const data::TrainTest mnist = data::load_mnist(options.data_dir);
     // On this VM the first training pass over freshly loaded images ran ~0.3 s slower (the MLP epoch: 0.54 s
     // first, 0.24 s after), and one sequential read of the images removes that. Done here, untimed, so
@@ -287,9 +250,12 @@ int main(int argc, char** argv) try {
             if (r.model == model && r.threads != 1)
                 std::printf("%s: %d threads %.2fx faster than 1\n", model.c_str(), r.threads, one->seconds / r.seconds);
     }
-    if (!options.json.empty()) write_json(options.json, results, options.epochs);
+    if (!options.json.empty()) write_json(options.json, results, options);
     return 0;
-} catch (const std::exception& e) {
-    std::fprintf(stderr, "ctnn_train_bench: %s\n", e.what());
-    return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    return examples::run_program("ctnn_train_bench", [&] { return run(parse(argc, argv)); });
 }

@@ -15,7 +15,7 @@
 
 #include <stb/stb_image_write.h>
 
-namespace ctnn::examples {
+namespace examples {
 
 // Writes `count` images of height x width floats (consecutive in `images`) as a grid of `columns` tiles per
 // row, separated by 1-pixel lines. symmetric = false maps [0, 1] to black..white (clamped); symmetric = true
@@ -58,4 +58,4 @@ inline void write_grid_png(const std::filesystem::path& file, std::span<const fl
         throw std::runtime_error("write_grid_png: cannot write " + file.string());
 }
 
-}  // namespace ctnn::examples
+}  // namespace examples

@@ -1,14 +1,15 @@
 #pragma once
-// The options the literate examples share: where MNIST is, how many epochs, which seed, where to write.
+// The options the examples share: where the data is, how many epochs, which seed, where to write.
 //   PROGRAM [--data-dir DIR] [--epochs N] [--seed S] [--out DIR]
-// A bad value is named with what was expected, on stderr, and the program exits 2; --help prints the usage
-// and exits 0. (The options of shuffled_pixels, which has many more, are its own.)
+// Added to a CommandLine (support/command_line.hpp), which names every rejected value with what was expected;
+// a program adds its own options beside these (shuffled_pixels: --batch, --lr, --threads, ...), and the
+// training benchmarks take --data-dir and --epochs from here too.
 
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
+
+#include "support/command_line.hpp"
 
 namespace examples {
 
@@ -18,39 +19,24 @@ struct TrainingOptions {
     std::uint64_t seed = 1;
 };
 
-// Parses argv over `defaults`; `with_out` says whether the program writes files (--out).
-inline TrainingOptions parse_training_options(int argc, char** argv, const char* program, TrainingOptions defaults,
-                                              bool with_out) {
-    const std::string usage = std::string("usage: ") + program + " [--data-dir DIR] [--epochs N] [--seed S]" +
-                              (with_out ? " [--out DIR]" : "") + "\n";
-    const auto fail = [&](const std::string& problem) {
-        std::fprintf(stderr, "%s: %s\n%s", program, problem.c_str(), usage.c_str());
-        std::exit(2);
-    };
-    TrainingOptions o = defaults;
-    for (int i = 1; i < argc; ++i) {
-        const std::string arg = argv[i];
-        if (arg == "--help" || arg == "-h") {
-            std::printf("%s", usage.c_str());
-            std::exit(0);
-        }
-        if (i + 1 >= argc) fail("missing value after " + arg);
-        const std::string value = argv[++i];
-        char* end = nullptr;
-        const unsigned long long number = std::strtoull(value.c_str(), &end, 10);
-        const bool integer = !value.empty() && *end == '\0' && value[0] != '-';
-        if (arg == "--data-dir")
-            o.data_dir = value;
-        else if (arg == "--out" && with_out)
-            o.out = value;
-        else if (arg == "--epochs" && integer && number > 0)
-            o.epochs = number;
-        else if (arg == "--seed" && integer)
-            o.seed = number;
-        else
-            fail("bad option " + arg + " " + value + " (--epochs takes a positive integer, --seed an integer)");
-    }
-    return o;
+// --data-dir, a folder that must exist; `holds` says what is in it ("MNIST's four IDX files").
+inline void add_data_dir(CommandLine& cli, std::filesystem::path& data_dir, const std::string& holds) {
+    cli.existing_folder("--data-dir", data_dir, "the folder that holds " + holds);
+}
+
+// --epochs, at least one.
+inline void add_epochs(CommandLine& cli, std::size_t& epochs) {
+    cli.integer("--epochs", epochs, "training epochs of each network", std::size_t{1});
+}
+
+// Adds --data-dir, --epochs, --seed and, when `with_out`, --out, bound to `o`, whose values are the defaults
+// --help shows.
+inline void add_training_options(CommandLine& cli, TrainingOptions& o, const std::string& data_dir_holds,
+                                 bool with_out) {
+    add_data_dir(cli, o.data_dir, data_dir_holds);
+    add_epochs(cli, o.epochs);
+    cli.integer("--seed", o.seed, "seed of the run's random numbers", std::uint64_t{0});
+    if (with_out) cli.output_folder("--out", o.out, "where the results are written");
 }
 
 }  // namespace examples

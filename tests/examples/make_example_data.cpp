@@ -1,7 +1,8 @@
 // Writes a tiny stand-in for the experiment's data folder: DIR/mnist (plain IDX) and DIR/fashion-mnist
 // (gzipped IDX), 28x28 images of 10 learnable classes, the four file names MNIST uses. Lets the examples run
-// end to end in ctest without the real data sets.
-//   make_example_data DIR [TRAIN_COUNT] [TEST_COUNT]
+// end to end in ctest without the real data sets. With --truncated, DIR/mnist/train-images-idx3-ubyte is
+// malformed: its header promises TRAIN_COUNT images, its pixels stop after 1000 bytes (the examples' error tests).
+//   make_example_data DIR [TRAIN_COUNT] [TEST_COUNT] [--truncated]
 
 #include <algorithm>
 #include <cmath>
@@ -39,8 +40,10 @@ void write_split(const std::filesystem::path& dir, const std::string& prefix, st
 }  // namespace
 
 int main(int argc, char** argv) try {
+    const bool truncated = argc > 2 && std::string(argv[argc - 1]) == "--truncated";
+    if (truncated) --argc;
     if (argc < 2) {
-        std::fprintf(stderr, "usage: make_example_data DIR [TRAIN_COUNT] [TEST_COUNT]\n");
+        std::fprintf(stderr, "usage: make_example_data DIR [TRAIN_COUNT] [TEST_COUNT] [--truncated]\n");
         return 2;
     }
     const std::filesystem::path root = argv[1];
@@ -51,6 +54,11 @@ int main(int argc, char** argv) try {
         std::filesystem::create_directories(dir);
         write_split(dir, "train", train, static_cast<std::uint64_t>(seed), gz);
         write_split(dir, "t10k", test, static_cast<std::uint64_t>(seed) + 100, gz);
+    }
+    if (truncated) {
+        const auto pixels = test::u8_payload(1000);
+        const auto n = static_cast<std::uint32_t>(train);
+        test::write_plain(root / "mnist" / "train-images-idx3-ubyte", test::idx_bytes(0x08, {n, 28, 28}, pixels));
     }
     std::printf("wrote %zu training and %zu test images to %s/{mnist,fashion-mnist}\n", train, test,
                 root.string().c_str());
