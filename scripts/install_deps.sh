@@ -3,7 +3,7 @@
 #   scripts/install_deps.sh               build + tests + examples + benchmarks
 #   scripts/install_deps.sh --experiment  + the data for examples/shuffled_pixels (npm, Fashion-MNIST)
 #   scripts/install_deps.sh --bench       + what the benchmarks compare against (OpenBLAS, oneDNN, PyTorch, hyperfine)
-#   scripts/install_deps.sh --ci          + clang-14 and its OpenMP runtime for the clang CI variant
+#   scripts/install_deps.sh --ci          + clang-14, its OpenMP runtime and libFuzzer/sanitizer runtimes (CI variants)
 #   scripts/install_deps.sh --plots       + gnuplot, which examples/translation uses to draw its plot
 # Silent when everything is present. As root (or with password-less sudo) it installs with apt-get;
 # otherwise it prints the apt-get command to run and exits 1.
@@ -18,7 +18,7 @@ for arg in "$@"; do
     case "$arg" in
         --experiment) packages+=(dataset-fashion-mnist); want_npm=1 ;;
         --bench) packages+=(libopenblas-dev libdnnl-dev ocl-icd-opencl-dev python3-torch python3-numpy hyperfine) ;;
-        --ci) packages+=(clang-14 libomp-14-dev) ;;
+        --ci) packages+=(clang-14 libomp-14-dev libclang-rt-14-dev) ;;
         --plots) packages+=(gnuplot-nox) ;;
         -h | --help) usage; exit 0 ;;
         *) echo "install_deps.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;

@@ -138,3 +138,34 @@ TEST_CASE("dataset: gather_batch copies the ordered samples") {
     const std::vector<std::uint32_t> bad{0, 3};
     CHECK_THROWS_AS(ctnn::data::gather_batch(d, bad, 0, 2, images.data(), labels.data()), std::out_of_range);
 }
+
+TEST_CASE("dataset: load_idx_dataset checks each file and the pair, naming the file at fault") {
+    ctnn::test::TempDir dir;
+    using ctnn::test::idx_bytes;
+    using ctnn::test::u8_payload;
+    ctnn::test::write_image_set(dir / "img", dir / "lbl", 4, 3, 2, {3, 1, 4, 1}, false);
+    const auto load = [&](const std::string& images, const std::string& labels, std::size_t height = 0,
+                          std::size_t width = 0) {
+        return message_of([&] { (void)ctnn::data::load_idx_dataset(dir / images, dir / labels, 5, height, width); });
+    };
+    const std::string img = (dir / "img").string(), lbl = (dir / "lbl").string();
+
+    ctnn::test::write_plain(dir / "lbl3", idx_bytes(0x08, {3}, std::vector<std::uint8_t>{3, 1, 4}));
+    CHECK(load("img", "lbl3") == (dir / "lbl3").string() + ": dimension 0: has 3 labels but " + img + " has 4 images");
+
+    ctnn::test::write_plain(dir / "lbl-i32", idx_bytes(0x0C, {1}, std::vector<std::uint8_t>{0, 0, 0, 1}));
+    CHECK(load("img", "lbl-i32") ==
+          (dir / "lbl-i32").string() + ": element type: expected u8 (0x08), found i32 (0x0C)");
+
+    ctnn::test::write_plain(dir / "img-rank2", idx_bytes(0x08, {4, 6}, u8_payload(24)));
+    CHECK(load("img-rank2", "lbl") ==
+          (dir / "img-rank2").string() + ": rank: expected 3 (N x H x W) or 4 (N x H x W x C), found 2");
+
+    // The caller's image size is checked against the header, before the payload is read.
+    CHECK(load("img", "lbl", 4, 2) == img + ": dimension 1: expected 4, found 3");
+    CHECK(load("img", "lbl", 3, 2).empty());
+
+    ctnn::test::write_plain(dir / "lbl-high", idx_bytes(0x08, {4}, std::vector<std::uint8_t>{3, 1, 5, 1}));
+    CHECK(load("img", "lbl-high") == (dir / "lbl-high").string() + ": label 2: value 5 is not below the 5 classes");
+    CHECK(load("img", "missing") == (dir / "missing").string() + ": file: not found");
+}

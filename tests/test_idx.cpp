@@ -6,6 +6,9 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "ctnn/data/idx.hpp"
 #include "idx_writer.hpp"
 
@@ -195,4 +198,77 @@ TEST_CASE("idx: corrupt and cut gzip streams") {
     cut.resize(good.size() / 2);
     write_plain(dir / "cut.gz", cut);
     check_read_error(dir / "cut.gz", "gzip stream", "truncated");
+}
+
+TEST_CASE("idx: inaccessible, unreadable and non-regular paths") {
+    TempDir dir;
+    // Path errors other than "no such file" are reported as such, not as a missing file.
+    std::filesystem::create_symlink(dir / "loop", dir / "loop");
+    check_read_error(dir / "loop", "file", "cannot access: ");
+    check_read_error(dir / std::string(300, 'x'), "file", "cannot access: ");
+
+    // Refused before opening: opening a FIFO would wait for a writer.
+    REQUIRE(::mkfifo((dir / "fifo").c_str(), 0600) == 0);
+    check_read_error(dir / "fifo", "file", "is not a regular file");
+    check_read_error("/dev/null", "file", "is not a regular file");
+
+    write_plain(dir / "locked", idx_bytes(0x08, {1}, u8_payload(1)));
+    std::filesystem::permissions(dir / "locked", std::filesystem::perms::none);
+    if (::geteuid() == 0) {
+        MESSAGE("skipped the unreadable-file check: running as root, where chmod 000 does not deny reading");
+    } else {
+        check_read_error(dir / "locked", "file", "cannot open: Permission denied");
+    }
+}
+
+TEST_CASE("idx: a header claiming more than the file holds is refused without allocating the claim") {
+    // 60000 MNIST images announced (47 MB), 20 bytes present. A plain file is compared with its size before any
+    // allocation; a gzip stream's buffer only grows with what arrives (the fuzz_idx_gzip seed
+    // deflate-header-claims-47MB, run with -malloc_limit_mb=32, checks that no 47 MB buffer is allocated).
+    TempDir dir;
+    const auto claim = idx_bytes(0x08, {60000, 28, 28}, u8_payload(20));
+    write_plain(dir / "claim", claim);
+    write_gz(dir / "claim.gz", claim);
+    for (const char* name : {"claim", "claim.gz"}) {
+        INFO(name);
+        check_read_error(dir / name, "payload",
+                         "truncated: expected 47040000 bytes of u8 (0x08) data (shape 60000x28x28), got 20");
+    }
+
+    // An honest gzip stream ends in one buffer of exactly the payload (not rounded up by the growth).
+    const auto payload = u8_payload(3 * 100 * 233);  // 69,900 bytes: past the first 64 KiB, not a power of two
+    write_gz(dir / "honest.gz", idx_bytes(0x08, {3, 100, 233}, payload));
+    const IdxArray a = read_idx(dir / "honest.gz");
+    CHECK(a.bytes == payload);
+    CHECK(a.bytes.capacity() == payload.size());
+}
+
+TEST_CASE("idx: gzip members and what follows the last one") {
+    TempDir dir;
+    const auto bytes = idx_bytes(0x08, {4, 6}, u8_payload(24));
+    write_gz(dir / "first.gz", {bytes.data(), 10});
+    write_gz(dir / "second.gz", {bytes.data() + 10, bytes.size() - 10});
+    auto members = ctnn::test::read_all(dir / "first.gz");
+    const auto second = ctnn::test::read_all(dir / "second.gz");
+    members.insert(members.end(), second.begin(), second.end());
+
+    // `cat first.gz second.gz` is one gzip file (gzip -d reads it whole).
+    write_plain(dir / "members.gz", members);
+    CHECK(read_idx(dir / "members.gz").bytes == u8_payload(24));
+
+    // zlib's gzread would ignore these bytes; the reader does not.
+    auto junk = members;
+    junk.insert(junk.end(), {'j', 'u', 'n', 'k'});
+    write_plain(dir / "junk.gz", junk);
+    check_read_error(dir / "junk.gz", "gzip stream", "trailing data: 4 bytes after the last gzip member");
+    auto zeros = members;
+    zeros.insert(zeros.end(), 7, 0);
+    write_plain(dir / "zeros.gz", zeros);
+    check_read_error(dir / "zeros.gz", "gzip stream", "trailing data: 7 bytes after the last gzip member");
+
+    // The start of a third member, cut off.
+    auto cut_member = members;
+    cut_member.insert(cut_member.end(), second.begin(), second.begin() + 5);
+    write_plain(dir / "cut-member.gz", cut_member);
+    check_read_error(dir / "cut-member.gz", "gzip stream", "truncated: the file ends inside a gzip member");
 }

@@ -106,3 +106,41 @@ TEST_CASE("mnist: wrong image size and out-of-range label") {
         }
     }
 }
+
+TEST_CASE("mnist: a directory or an inaccessible path where a file is expected") {
+    {
+        TempDir dir;
+        write_mnist(dir, false);
+        const auto file = dir / "train-images-idx3-ubyte";
+        std::filesystem::remove(file);
+        std::filesystem::create_directory(file);  // no .gz either: the directory is what there is
+        CHECK_THROWS_WITH_AS((void)load_mnist(dir.path()), (file.string() + ": file: is a directory").c_str(),
+                             format_error);
+    }
+    {
+        TempDir dir;
+        write_mnist(dir, true);
+        const auto file = dir / "t10k-labels-idx1-ubyte";
+        std::filesystem::create_symlink(file, file);  // a loop: cannot be examined, which is not "not found"
+        try {
+            (void)load_mnist(dir.path());
+            FAIL("expected a format_error");
+        } catch (const format_error& e) {
+            const std::string m = e.what();
+            INFO(m);
+            CHECK(e.file() == file);
+            CHECK(e.field() == "file");
+            CHECK(m.starts_with(file.string() + ": file: cannot access: "));
+        }
+    }
+}
+
+TEST_CASE("mnist: image and label counts must agree") {
+    TempDir dir;
+    write_mnist(dir, true, 28, {5, 0});  // 3 training images, 2 labels
+    const auto images = dir / "train-images-idx3-ubyte.gz", labels = dir / "train-labels-idx1-ubyte.gz";
+    CHECK_THROWS_WITH_AS(
+        (void)load_mnist(dir.path()),
+        (labels.string() + ": dimension 0: has 2 labels but " + images.string() + " has 3 images").c_str(),
+        format_error);
+}

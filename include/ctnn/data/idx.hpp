@@ -2,7 +2,8 @@
 // IDX reader (the format of MNIST and Fashion-MNIST), for plain and gzip-compressed files.
 //
 // Layout (big-endian): two zero bytes, an element-type byte, a rank byte, `rank` 32-bit dimensions, then the
-// elements in row-major order. Everything the header claims is checked before the payload is allocated, and
+// elements in row-major order. Everything the header claims is checked before the payload is allocated (a
+// plain file's payload against the file's size; a gzip stream's, whose length is unknown, as it arrives), and
 // the payload must have exactly the announced length: a truncated download and a file with trailing bytes
 // (often two files concatenated) are both rejected, each with a format_error naming the file and the field.
 
@@ -107,31 +108,34 @@ struct IdxExpect {
 namespace detail {
 
 // Reads a plain or gzip file through one interface. gzip is detected by its magic bytes (1f 8b) so that a
-// plain file's exact size can be compared with the header before reading.
+// plain file's exact size can be compared with the header before reading. gzip goes through zlib's inflate,
+// not gzread, which silently drops whatever follows the last gzip member: here a file may hold several
+// members (as `cat a.gz b.gz` makes them; gzip -d accepts that too), and anything else after them is an error.
 class IdxSource {
 public:
     explicit IdxSource(const std::filesystem::path& file) : file_(file) {
+        require_regular_file<format_error>(file);
         std::error_code ec;
-        const auto status = std::filesystem::status(file, ec);
-        if (!std::filesystem::exists(status)) throw format_error(file, "file", "not found");
-        if (std::filesystem::is_directory(status)) throw format_error(file, "file", "is a directory");
-
-        plain_.reset(std::fopen(file.c_str(), "rb"));
-        if (!plain_) throw format_error(file, "file", std::string("cannot open: ") + std::strerror(errno));
+        file_stream_.reset(std::fopen(file.c_str(), "rb"));
+        if (!file_stream_) throw format_error(file, "file", std::string("cannot open: ") + std::strerror(errno));
+        size_ = std::filesystem::file_size(file, ec);
+        if (ec) throw format_error(file, "file", "cannot determine its size: " + ec.message());
         unsigned char magic[2] = {0, 0};
-        const std::size_t got = std::fread(magic, 1, 2, plain_.get());
-        compressed_ = got == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        compressed_ = std::fread(magic, 1, 2, file_stream_.get()) == 2 && magic[0] == 0x1f && magic[1] == 0x8b;
+        std::rewind(file_stream_.get());
         if (compressed_) {
-            plain_.reset();
-            gz_.reset(gzopen(file.c_str(), "rb"));
-            if (!gz_) throw format_error(file, "file", std::string("cannot open: ") + std::strerror(errno));
-            gzbuffer(gz_.get(), 1u << 18);  // larger than zlib's 8 KiB default: fewer, cheaper reads
-        } else {
-            size_ = std::filesystem::file_size(file, ec);
-            if (ec) throw format_error(file, "file", "cannot determine its size: " + ec.message());
-            std::rewind(plain_.get());
+            input_.resize(std::size_t{1} << 18);
+            stream_.next_in = input_.data();
+            if (inflateInit2(&stream_, 15 + 16 /* gzip wrapper only */) != Z_OK)
+                throw format_error(file, "gzip stream", "zlib cannot start: out of memory");
+            inflating_ = true;
         }
     }
+    ~IdxSource() {
+        if (inflating_) inflateEnd(&stream_);
+    }
+    IdxSource(const IdxSource&) = delete;  // zlib's state points back at stream_
+    IdxSource& operator=(const IdxSource&) = delete;
 
     bool compressed() const noexcept { return compressed_; }
     std::uint64_t plain_size() const noexcept { return size_; }
@@ -140,19 +144,9 @@ public:
     std::size_t read(void* destination, std::size_t n) {
         auto* out = static_cast<unsigned char*>(destination);
         std::size_t total = 0;
-        while (total < n) {
+        while (total < n && !finished_) {
             const std::size_t want = std::min<std::size_t>(n - total, std::size_t{1} << 30);
-            std::size_t got = 0;
-            if (compressed_) {
-                const int r = gzread(gz_.get(), out + total, static_cast<unsigned>(want));
-                check_gzip();
-                if (r < 0) throw format_error(file_, "gzip stream", "read failed");
-                got = static_cast<std::size_t>(r);
-            } else {
-                got = std::fread(out + total, 1, want, plain_.get());
-                if (std::ferror(plain_.get()))
-                    throw format_error(file_, "file", std::string("read failed: ") + std::strerror(errno));
-            }
+            const std::size_t got = compressed_ ? inflate_into(out + total, want) : read_file(out + total, want);
             total += got;
             if (got < want) break;
         }
@@ -160,30 +154,73 @@ public:
     }
 
 private:
-    void check_gzip() {
-        int code = Z_OK;
-        const char* message = gzerror(gz_.get(), &code);
-        if (code == Z_OK) return;
-        if (code == Z_ERRNO) throw format_error(file_, "file", std::string("read failed: ") + std::strerror(errno));
-        // zlib prefixes its message with the path; ours already starts with it.
-        std::string text = message;
-        if (const std::string prefix = file_.string() + ": "; text.starts_with(prefix)) text.erase(0, prefix.size());
-        // Z_BUF_ERROR is zlib's "unexpected end of file": the compressed stream itself was cut short.
-        throw format_error(file_, "gzip stream", (code == Z_BUF_ERROR ? "truncated: " : "corrupt: ") + text);
+    std::size_t read_file(unsigned char* out, std::size_t n) {
+        const std::size_t got = std::fread(out, 1, n, file_stream_.get());
+        if (std::ferror(file_stream_.get()))
+            throw format_error(file_, "file", std::string("read failed: ") + std::strerror(errno));
+        return got;
+    }
+
+    // Tops the input buffer up behind the bytes inflate has not consumed yet; false at the end of the file.
+    bool fill_input() {
+        if (stream_.avail_in > 0) std::memmove(input_.data(), stream_.next_in, stream_.avail_in);
+        const std::size_t got = read_file(input_.data() + stream_.avail_in, input_.size() - stream_.avail_in);
+        stream_.next_in = input_.data();
+        stream_.avail_in += static_cast<uInt>(got);
+        consumed_ += got;
+        return got > 0;
+    }
+
+    std::size_t inflate_into(unsigned char* out, std::size_t n) {
+        stream_.next_out = out;
+        stream_.avail_out = static_cast<uInt>(n);
+        while (stream_.avail_out > 0 && !finished_) {
+            if (stream_.avail_in == 0 && !fill_input())
+                throw format_error(file_, "gzip stream", "truncated: the file ends inside a gzip member");
+            const int r = inflate(&stream_, Z_NO_FLUSH);
+            if (r == Z_STREAM_END) {
+                next_member();
+            } else if (r == Z_MEM_ERROR) {
+                throw format_error(file_, "gzip stream", "zlib is out of memory");
+            } else if (r != Z_OK && !(r == Z_BUF_ERROR && stream_.avail_in == 0)) {
+                // Z_DATA_ERROR or Z_NEED_DICT; zlib names the defect ("invalid block type", "incorrect data check").
+                throw format_error(file_, "gzip stream",
+                                   std::string("corrupt: ") + (stream_.msg ? stream_.msg : "invalid deflate data"));
+            }
+        }
+        return n - stream_.avail_out;
+    }
+
+    // After a member's trailer (its CRC and length already verified): the end of the file, another member, or
+    // bytes that are neither.
+    void next_member() {
+        if (stream_.avail_in < 2) fill_input();
+        if (stream_.avail_in == 0) {
+            finished_ = true;
+        } else if (stream_.avail_in >= 2 && stream_.next_in[0] == 0x1f && stream_.next_in[1] == 0x8b) {
+            inflateReset(&stream_);
+        } else {
+            const std::uint64_t used = consumed_ - stream_.avail_in;
+            throw format_error(file_, "gzip stream",
+                               "trailing data: " + std::to_string(size_ > used ? size_ - used : stream_.avail_in) +
+                                   " bytes after the last gzip member");
+        }
     }
 
     struct CloseFile {
         void operator()(std::FILE* f) const noexcept { std::fclose(f); }
     };
-    struct CloseGz {
-        void operator()(gzFile f) const noexcept { gzclose(f); }
-    };
 
     std::filesystem::path file_;
-    std::unique_ptr<std::FILE, CloseFile> plain_;
-    std::unique_ptr<gzFile_s, CloseGz> gz_;
-    bool compressed_ = false;
+    std::unique_ptr<std::FILE, CloseFile> file_stream_;
     std::uint64_t size_ = 0;
+    bool compressed_ = false;
+    bool finished_ = false;  // gzip: the last member has ended
+    // gzip only: zlib's stream, the compressed bytes read ahead, and how many bytes of the file were read so far.
+    z_stream stream_{};
+    bool inflating_ = false;
+    std::vector<unsigned char> input_;
+    std::uint64_t consumed_ = 0;
 };
 
 inline std::uint32_t load_big_endian(const unsigned char* p) noexcept {
@@ -267,17 +304,22 @@ inline IdxArray read_idx(const std::filesystem::path& file, const IdxExpect& exp
         return array;
     }
 
-    // gzip: the decompressed length is unknown until the stream ends, so grow in bounded chunks; a header
-    // that lies about its size costs at most what the stream really holds.
-    constexpr std::size_t chunk = std::size_t{1} << 22;
-    array.bytes.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(payload, std::uint64_t{1} << 26)));
-    while (array.bytes.size() < payload) {
-        const std::size_t old = array.bytes.size();
-        const std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk, payload - old));
-        array.bytes.resize(old + want);
-        const std::size_t got = source.read(array.bytes.data() + old, want);
+    // gzip: the decompressed length is unknown until the stream ends, so the buffer grows only once the data
+    // has filled it (doubling from 64 KiB, capped at the announced length): a header that lies about its size
+    // costs at most twice what the stream really holds, and an honest one ends in one buffer of exactly its size.
+    std::size_t filled = 0;
+    while (filled < payload) {
+        if (filled == array.bytes.size()) {
+            const auto grown = static_cast<std::size_t>(
+                std::min<std::uint64_t>(payload, std::max<std::uint64_t>(2 * std::uint64_t{filled}, 1u << 16)));
+            array.bytes.reserve(grown);  // exactly: resize alone may round the capacity up past the payload
+            array.bytes.resize(grown);
+        }
+        const std::size_t want = array.bytes.size() - filled;
+        const std::size_t got = source.read(array.bytes.data() + filled, want);
+        filled += got;
         if (got < want)
-            throw format_error(file, "payload", "truncated: expected " + what + ", got " + std::to_string(old + got));
+            throw format_error(file, "payload", "truncated: expected " + what + ", got " + std::to_string(filled));
     }
     // Reading on to the end also makes zlib verify the gzip trailer (CRC and length).
     std::uint64_t extra = 0;

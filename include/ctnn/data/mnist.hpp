@@ -3,7 +3,9 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <initializer_list>
 #include <string>
+#include <system_error>
 
 #include "ctnn/data/dataset.hpp"
 #include "ctnn/data/error.hpp"
@@ -13,14 +15,23 @@ namespace ctnn::data {
 inline constexpr std::size_t mnist_height = 28, mnist_width = 28, mnist_classes = 10;
 
 namespace detail {
-// `dir/name` if it exists, else `dir/name.gz`; a format_error listing both when neither does.
+// `dir/name` if it is a file, else `dir/name.gz`; a format_error listing both when neither exists. A path that
+// exists but is no file (a directory) is returned for read_idx to say what it is; one that cannot be examined
+// (a directory without search permission) is reported as such, not as missing.
 inline std::filesystem::path find_idx_file(const std::filesystem::path& dir, const std::string& name) {
     const std::filesystem::path plain = dir / name;
     std::filesystem::path gz = plain;
     gz += ".gz";
-    std::error_code ec;
-    if (std::filesystem::is_regular_file(plain, ec)) return plain;
-    if (std::filesystem::is_regular_file(gz, ec)) return gz;
+    std::filesystem::path existing;
+    for (const std::filesystem::path& candidate : {plain, gz}) {
+        std::error_code ec;
+        const auto status = std::filesystem::status(candidate, ec);
+        if (std::filesystem::is_regular_file(status)) return candidate;
+        if (status.type() == std::filesystem::file_type::not_found) continue;
+        if (ec) throw format_error(candidate, "file", "cannot access: " + ec.message());
+        if (existing.empty()) existing = candidate;
+    }
+    if (!existing.empty()) return existing;
     throw format_error(plain, "file",
                        "not found (looked for " + plain.string() + " and " + gz.string() +
                            "; scripts/fetch_data.sh downloads MNIST and Fashion-MNIST)");

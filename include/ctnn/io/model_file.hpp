@@ -169,13 +169,8 @@ NetworkTensors tensors_of(Net& net) {
 class ModelReader {
 public:
     explicit ModelReader(const std::filesystem::path& file) : file_(file) {
+        require_regular_file<format_error>(file);
         std::error_code ec;
-        const auto status = std::filesystem::status(file, ec);
-        if (status.type() == std::filesystem::file_type::not_found) throw format_error(file, "file", "not found");
-        if (ec) throw format_error(file, "file", "cannot access: " + ec.message());
-        if (std::filesystem::is_directory(status)) throw format_error(file, "file", "is a directory");
-        // A FIFO would block the open until a writer comes, and a device has no size to check the table against.
-        if (!std::filesystem::is_regular_file(status)) throw format_error(file, "file", "is not a regular file");
         stream_.reset(std::fopen(file.c_str(), "rb"));
         if (!stream_) throw format_error(file, "file", std::string("cannot open: ") + std::strerror(errno));
         size_ = std::filesystem::file_size(file, ec);
