@@ -27,7 +27,7 @@ except ImportError as error:
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "scripts", "pytorch"))
 import models  # noqa: E402
-from make_safetensors_fixtures import load_file, save_file  # noqa: E402
+from safetensors_numpy import load_file, save_file  # noqa: E402
 
 NETWORKS = {"seed_mlp": models.seed_mlp, "seed_cnn": models.seed_cnn, "residual_net": models.residual_net}
 TOLERANCE = 1e-4
