@@ -1,6 +1,9 @@
 #pragma once
-// Parameter update rules, one pass over each parameter tensor, as xsimd loops (any alignment; scalar tail with
-// the same formula).
+// Parameter update rules, one pass over each parameter tensor, as xsimd loops (any alignment). An element's
+// result must not depend on where the range it is updated in begins or ends (the row split moves its threads'
+// shares of a tensor from step to step), so the last partial vector goes through the same vector code with
+// partial loads and stores, and every multiply-add is an explicit fmadd: left to -ffp-contract, g++ fuses the
+// same formula differently in a scalar tail, or where it scalarises a partial vector (-mavx2).
 
 #include <cmath>
 #include <cstddef>
@@ -11,46 +14,54 @@
 
 namespace ctnn::kernels {
 
+namespace detail {
+
+// body(i, count) for the vectors of [0, n): count == lanes but for the last one.
+template <class Body>
+inline void for_each_vector(std::size_t n, Body&& body) noexcept {
+    for (std::size_t i = 0; i < n; i += lanes) body(i, n - i < lanes ? n - i : lanes);
+}
+inline vec load_some(const float* p, std::size_t count) noexcept {
+    return count == lanes ? vec::load_unaligned(p) : load_partial(p, count);
+}
+inline void store_some(const vec& v, float* p, std::size_t count) noexcept {
+    if (count == lanes)
+        v.store_unaligned(p);
+    else
+        store_partial(v, p, count);
+}
+
+}  // namespace detail
+
 // Adam (Kingma & Ba) with the bias corrections folded into the step size, as Keras and PyTorch do:
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= step * m / (sqrt(v) + eps_hat).
 inline void adam_update(float* w, const float* g, float* m, float* v, std::size_t n, float step, float beta1,
                         float beta2, float epsilon_hat) noexcept {
-    using detail::vec;
+    using detail::vec, detail::load_some, detail::store_some;
     const vec b1(beta1), c1(1.0f - beta1), b2(beta2), c2(1.0f - beta2), vstep(step), eps(epsilon_hat);
-    std::size_t i = 0;
-    for (; i + detail::lanes <= n; i += detail::lanes) {
-        const vec gi = vec::load_unaligned(g + i);
-        const vec mi = b1 * vec::load_unaligned(m + i) + c1 * gi;
-        const vec vi = b2 * vec::load_unaligned(v + i) + c2 * gi * gi;
-        mi.store_unaligned(m + i);
-        vi.store_unaligned(v + i);
-        (vec::load_unaligned(w + i) - vstep * mi / (xsimd::sqrt(vi) + eps)).store_unaligned(w + i);
-    }
-    for (std::size_t left = n - i; left != 0; --left, ++i) {
-        m[i] = beta1 * m[i] + (1.0f - beta1) * g[i];
-        v[i] = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
-        w[i] -= step * m[i] / (std::sqrt(v[i]) + epsilon_hat);
-    }
+    detail::for_each_vector(n, [&](std::size_t i, std::size_t count) {
+        const vec gi = load_some(g + i, count);
+        const vec mi = detail::fmadd(b1, load_some(m + i, count), c1 * gi);
+        const vec vi = detail::fmadd(b2, load_some(v + i, count), c2 * gi * gi);
+        store_some(mi, m + i, count);
+        store_some(vi, v + i, count);
+        store_some(load_some(w + i, count) - vstep * mi / (xsimd::sqrt(vi) + eps), w + i, count);
+    });
 }
 
 // SGD with momentum (Keras convention): velocity = momentum * velocity - lr * g;
 // plain: w += velocity; Nesterov: w += momentum * velocity - lr * g.
 inline void sgd_momentum_update(float* w, const float* g, float* velocity, std::size_t n, float lr, float momentum,
                                 bool nesterov) noexcept {
-    using detail::vec;
-    const vec mu(momentum), vlr(lr);
-    std::size_t i = 0;
-    for (; i + detail::lanes <= n; i += detail::lanes) {
-        const vec gi = vec::load_unaligned(g + i);
-        const vec vel = mu * vec::load_unaligned(velocity + i) - vlr * gi;
-        vel.store_unaligned(velocity + i);
-        const vec delta = nesterov ? mu * vel - vlr * gi : vel;
-        (vec::load_unaligned(w + i) + delta).store_unaligned(w + i);
-    }
-    for (std::size_t left = n - i; left != 0; --left, ++i) {
-        velocity[i] = momentum * velocity[i] - lr * g[i];
-        w[i] += nesterov ? momentum * velocity[i] - lr * g[i] : velocity[i];
-    }
+    using detail::vec, detail::load_some, detail::store_some;
+    const vec mu(momentum), minus_lr(-lr);
+    detail::for_each_vector(n, [&](std::size_t i, std::size_t count) {
+        const vec step = minus_lr * load_some(g + i, count);
+        const vec vel = detail::fmadd(mu, load_some(velocity + i, count), step);
+        store_some(vel, velocity + i, count);
+        const vec delta = nesterov ? detail::fmadd(mu, vel, step) : vel;
+        store_some(load_some(w + i, count) + delta, w + i, count);
+    });
 }
 
 }  // namespace ctnn::kernels
