@@ -2,8 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <bit>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
 #include <vector>
 
 #include "reference_kernels.hpp"
@@ -28,6 +31,26 @@ TEST_CASE("relu and relu_backward match the scalar definition, any offset") {
                 CHECK(dx[i] == (x[i] > 0.0f ? dy[i] : 0.0f));
             }
         }
+}
+
+TEST_CASE("relu keeps NaN (so a NaN input reaches the loss), maps -0 and negatives to +0, in body and tail") {
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float inf = std::numeric_limits<float>::infinity();
+    for (std::size_t n : lengths) {
+        std::vector<float> x(n), y(n);
+        const float pattern[] = {nan, -0.0f, -1.5f, 2.0f, inf, -inf, 0.0f};
+        for (std::size_t i = 0; i < n; ++i) x[i] = pattern[i % 7];
+        k::relu(x.data(), y.data(), n);
+        for (std::size_t i = 0; i < n; ++i) {
+            CAPTURE(n); CAPTURE(i);
+            if (std::isnan(x[i])) {
+                CHECK(std::isnan(y[i]));
+            } else {
+                const float expected = x[i] > 0.0f ? x[i] : 0.0f;
+                CHECK(std::bit_cast<std::uint32_t>(y[i]) == std::bit_cast<std::uint32_t>(expected));
+            }
+        }
+    }
 }
 
 TEST_CASE("add_bias, sum_rows and multiply") {

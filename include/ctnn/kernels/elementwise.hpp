@@ -16,16 +16,17 @@
 
 namespace ctnn::kernels {
 
-// y = max(x, 0). NaN maps to 0, in the vector body and the tail alike.
+// y = max(x, 0), and NaN stays NaN (as in PyTorch), in the vector body and the tail alike: a NaN input must
+// reach the loss, where fit stops on it, not vanish into zeros while the weights go NaN. -0 maps to +0.
 inline void relu(const float* x, float* y, std::size_t n) noexcept {
     using detail::vec;
     const vec zero(0.0f);
     std::size_t i = 0;
     for (; i + detail::lanes <= n; i += detail::lanes) {
         const vec v = vec::load_unaligned(x + i);
-        xsimd::select(v > zero, v, zero).store_unaligned(y + i);
+        xsimd::select((v > zero) || xsimd::isnan(v), v, zero).store_unaligned(y + i);
     }
-    for (std::size_t left = n - i; left != 0; --left, ++i) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+    for (std::size_t left = n - i; left != 0; --left, ++i) y[i] = x[i] > 0.0f || std::isnan(x[i]) ? x[i] : 0.0f;
 }
 
 // dx = dy where the forward output was positive, else 0.

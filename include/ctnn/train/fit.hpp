@@ -22,6 +22,7 @@
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/train/loss.hpp"
 #include "ctnn/train/metrics.hpp"
+#include "ctnn/train/non_finite_loss.hpp"
 #include "ctnn/train/progress.hpp"
 #include "ctnn/train/step_plan.hpp"
 #include "ctnn/train/train_step.hpp"
@@ -46,6 +47,9 @@ struct FitOptions {
     Verbosity verbosity = Verbosity::automatic;
     // Called after each epoch; returning false stops training.
     std::function<bool(const EpochRecord&)> on_epoch_end = {};
+    // A batch whose loss is NaN or infinite throws non_finite_loss (naming the epoch and the batch) right after
+    // its step; false trains on, and the epoch's figures then carry the NaN.
+    bool stop_on_non_finite_loss = true;
 };
 
 namespace detail {
@@ -90,7 +94,8 @@ Evaluation evaluate(Net& net, const data::Dataset& d) {
 }
 
 // Trains plan.network() on `train` for options.epochs epochs, each step spread over threads as `plan` says;
-// returns the per-epoch history.
+// returns the per-epoch history. Throws non_finite_loss when a batch's loss is NaN or infinite (unless
+// options.stop_on_non_finite_loss is false).
 template <class Net, class Reducer, class Optimizer>
     requires OptimizerFor<Optimizer, Net> History fit(StepPlan<Net, Reducer>& plan, const data::Dataset& train,
                                                       Optimizer& optimizer, const FitOptions& options = {}) {
@@ -119,8 +124,12 @@ template <class Net, class Reducer, class Optimizer>
             progress.start_epoch(epoch);
             const auto start = std::chrono::steady_clock::now();
             double loss_sum = 0.0;
-            std::size_t correct = 0, seen = 0;
+            std::size_t correct = 0, seen = 0, batch = 0;
+            // One test of a number the step has computed anyway: no pass over the outputs.
             const auto add_step = [&](std::size_t n, const BatchLoss& step) {
+                if (options.stop_on_non_finite_loss && !std::isfinite(step.loss_sum))
+                    throw non_finite_loss(epoch, batch, step.loss_sum);
+                ++batch;
                 loss_sum += step.loss_sum;
                 correct += step.correct;
                 seen += n;
