@@ -17,10 +17,12 @@
 #include <vector>
 
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "ctnn/core/permutation.hpp"
 #include "ctnn/io/model_file.hpp"
+#include "ctnn/layers/batch_norm.hpp"
 #include "ctnn/layers/conv2d.hpp"
 #include "ctnn/layers/dense.hpp"
 #include "ctnn/layers/flatten.hpp"
@@ -29,7 +31,8 @@
 #include "ctnn/layers/permute.hpp"
 #include "ctnn/layers/relu.hpp"
 #include "ctnn/network/sequential.hpp"
-#include "idx_writer.hpp"  // TempDir
+#include "idx_writer.hpp"      // TempDir
+#include "network_values.hpp"  // bits_of, parameter_values, state_values
 
 namespace {
 
@@ -412,4 +415,124 @@ TEST_CASE("model file: a failed save leaves the old file intact and no temporary
         ctnn::io::load(*loaded, file);
         CHECK(snapshot(*loaded) == snapshot(*second));
     }
+}
+
+TEST_CASE("model file: a failed load leaves a BatchNorm network's parameters and running statistics as they were") {
+    using BatchNormMlp = ctnn::Sequential<ctnn::Input<4, 4, 1>, ctnn::Flatten, ctnn::Dense<16, 8>, ctnn::BatchNorm<>,
+                                          ctnn::ReLU, ctnn::Dense<8, 3>>;
+    using ctnn::testing::bits_of;
+    using ctnn::testing::parameter_values;
+    using ctnn::testing::state_values;
+    // Running statistics that are neither the initial ones nor each other's.
+    const auto set_state = [](BatchNormMlp& net, float base) {
+        float value = base;
+        net.visit_state([&](std::size_t, const ctnn::StateView& v) {
+            for (float& x : v.value) x = value += 0.125f;
+        });
+    };
+    TempDir dir;
+    const fs::path good = dir / "batch_norm.ctnn";
+    auto saved = std::make_unique<BatchNormMlp>(ctnn::seed(1));
+    set_state(*saved, 0.5f);
+    ctnn::io::save(*saved, good);
+    const auto bytes = read_bytes(good);
+
+    // Where each table entry starts; the running statistics are the last two entries and the payload's end.
+    const ctnn::io::ModelFileHeader header = ctnn::io::read_header(good);
+    REQUIRE(header.tensors.size() == 8);  // weights, bias, gamma, beta, weights, bias; running_mean, running_var
+    REQUIRE(header.tensors[7].name == "running_var");
+    std::vector<std::size_t> entry_offsets;
+    std::size_t offset = fixed_header_size;
+    for (const auto& t : header.tensors) {
+        entry_offsets.push_back(offset);
+        offset += table_entry_size(t.name.size(), t.dims.size());
+    }
+    const std::size_t state_payload = BatchNormMlp::state_count * sizeof(float);
+    const std::size_t state_begin = bytes.size() - 4 - state_payload;
+
+    auto target = std::make_unique<BatchNormMlp>(ctnn::seed(2));
+    set_state(*target, -1.5f);
+    const auto parameters_before = bits_of(parameter_values(*target));
+    const auto state_before = bits_of(state_values(*target));
+    REQUIRE(parameters_before != bits_of(parameter_values(*saved)));
+    REQUIRE(state_before != bits_of(state_values(*saved)));
+
+    struct Broken {
+        std::string what;
+        std::vector<std::uint8_t> bytes;
+        std::string field, fragment;
+    };
+    std::vector<Broken> broken;
+    {
+        auto corrupt = bytes;
+        corrupt[state_begin + state_payload / 2] ^= 0x01;  // inside running_var
+        broken.push_back({"corrupt checksum (a running_var byte flipped)", corrupt, "checksum", "checksum mismatch"});
+    }
+    broken.push_back({"payload truncated inside the running statistics",
+                      {bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(state_begin + 6)},
+                      "file size",
+                      "truncated"});
+    {
+        auto reshaped = bytes;
+        const std::size_t dims = entry_offsets[7] + 4 + 4 + header.tensors[7].name.size() + 4;
+        reshaped[dims] = 9;  // running_var 8 -> 9
+        broken.push_back(
+            {"wrong tensor shape (running_var 9 instead of 8)", reshaped, "tensor 7 dims", "expected 8, found 9"});
+    }
+    {
+        auto reshaped = bytes;
+        const std::size_t dims = entry_offsets[0] + 4 + 4 + header.tensors[0].name.size() + 4;
+        reshaped[dims] = 15;  // Dense weights 16x8 -> 15x8
+        broken.push_back(
+            {"wrong tensor shape (Dense weights 15x8)", reshaped, "tensor 0 dims", "expected 16x8, found 15x8"});
+    }
+    for (const Broken& b : broken) {
+        INFO(b.what);
+        const fs::path file = dir / "broken.ctnn";
+        write_bytes(file, b.bytes);
+        bool thrown = false;
+        try {
+            ctnn::io::load(*target, file);
+        } catch (const format_error& e) {
+            thrown = true;
+            INFO(e.what());
+            CHECK(e.file() == file);
+            CHECK(e.field() == b.field);
+            CHECK(std::string(e.what()).find(b.fragment) != std::string::npos);
+        }
+        CHECK(thrown);
+        CHECK(bits_of(parameter_values(*target)) == parameters_before);
+        CHECK(bits_of(state_values(*target)) == state_before);
+    }
+
+    // The intact file does reach both: a load that never touched the state could not have passed the above.
+    ctnn::io::load(*target, good);
+    CHECK(bits_of(parameter_values(*target)) == bits_of(parameter_values(*saved)));
+    CHECK(bits_of(state_values(*target)) == bits_of(state_values(*saved)));
+}
+
+TEST_CASE("model file: inaccessible, unreadable and non-regular paths; table entries over the limits") {
+    SavedMlp m;
+    fs::create_symlink(m.dir / "loop.ctnn", m.dir / "loop.ctnn");
+    check_load_error(*m.target, m.dir / "loop.ctnn", "file", "cannot access: ");
+    REQUIRE(::mkfifo((m.dir / "fifo.ctnn").c_str(), 0600) == 0);  // refused before the open, which would block
+    check_load_error(*m.target, m.dir / "fifo.ctnn", "file", "is not a regular file");
+
+    const fs::path locked = m.write_variant("locked.ctnn", m.bytes);
+    fs::permissions(locked, fs::perms::none);
+    if (::geteuid() == 0) {
+        MESSAGE("skipped the unreadable-file check: running as root, where chmod 000 does not deny reading");
+    } else {
+        check_load_error(*m.target, locked, "file", "cannot open: Permission denied");
+    }
+
+    auto rank = m.bytes;
+    rank[fixed_header_size + 8 + 7] = 9;  // tensor 0's rank, one over max_tensor_rank
+    check_load_error(*m.target, m.write_variant("rank9.ctnn", rank), "tensor 0 rank", "rank 9 exceeds the limit of 8");
+
+    auto count = m.bytes;
+    count[20 + 2] = 0x02;  // 131,076 tensors: over max_tensor_count (65,536)
+    const fs::path many = m.write_variant("count.ctnn", count);
+    CHECK_THROWS_WITH_AS((void)ctnn::io::read_header(many),
+                         (many.string() + ": tensor count: 131076 exceeds the limit of 65536").c_str(), format_error);
 }
