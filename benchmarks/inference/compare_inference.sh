@@ -55,7 +55,7 @@ echo
 import json, sys
 runs = json.load(open(sys.argv[1]))["benchmarks"]
 median = {r["run_name"]: r for r in runs if r.get("aggregate_name") == "median"}
-peak = median["peak_fma"]["GFLOPS"] / 1e9 if "peak_fma" in median else None
+peak = median["peak_fma"]["GFLOPS"] if "peak_fma" in median else None  # counters are GFLOP/s
 torch = {(r["model"], r["batch"]): r["us_per_call"] for r in json.load(open(sys.argv[2]))["results"]}
 print(f"peak_fma (median of this run): {peak:.1f} GFLOP/s" if peak else "peak_fma: not measured")
 print("| model | batch | ctnn us/image | ctnn GFLOP/s | % of peak | PyTorch us/image | ctnn speed-up |")
@@ -66,7 +66,7 @@ for name, r in median.items():
     _, model, batch = name.split("/")
     batch = int(batch)
     us = r["real_time"] / 1e3 if r["time_unit"] == "ns" else r["real_time"]
-    gflops = r["GFLOPS"] / 1e9
+    gflops = r["GFLOPS"]
     t = torch.get((model, batch))
     pct = f"{100 * gflops / peak:.0f}%" if peak else "-"
     ratio = f"{t / us:.2f}x" if t else "-"
