@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "channel_scale.hpp"  // user::ChannelScale
 #include "ctnn/ctnn.hpp"
 #include "ctnn/io/state_dict.hpp"
 #include "gradient_check.hpp"  // fill_uniform
@@ -20,38 +21,6 @@
 #include "seed_networks.hpp"
 
 namespace user {
-
-// A learned per-channel scale (as tests/test_custom_layer.cpp's): y[..., c] = s[c] * x[..., c]. Its PyTorch
-// mirror would be a module with one parameter "scale" of shape [C].
-struct ChannelScale {
-    template <ctnn::ShapeType In>
-    struct bind : ctnn::Stateless {
-        static constexpr std::size_t channels = In::dims[In::rank - 1];
-        using input_shape = In;
-        using output_shape = In;
-        using workspace = ctnn::NoWorkspace;
-        static constexpr std::size_t parameter_count = channels;
-        static constexpr std::string_view kind = "ChannelScale";
-        static constexpr std::uint64_t fingerprint = ctnn::layer_fingerprint<channels>(kind);
-        static std::string name() { return ctnn::layer_name<channels>(kind); }
-
-        std::vector<float> scale = std::vector<float>(channels, 1.0f), scale_gradient = std::vector<float>(channels);
-
-        void initialize(ctnn::Rng& rng, ctnn::Initializer) {
-            for (float& s : scale) s = rng.uniform(0.5f, 1.5f);
-        }
-        void forward(const float* x, float* y, std::size_t n, workspace&, ctnn::Pass) const {
-            for (std::size_t i = 0; i < n * In::size; ++i) y[i] = scale[i % channels] * x[i];
-        }
-        void backward(const float*, const float*, const float*, float*, std::size_t, workspace&,
-                      ctnn::GradientTarget = {}) {}
-        template <class F>
-        void visit_parameters(F&& visit) {
-            static constexpr std::size_t shape[] = {channels};
-            visit(ctnn::ParameterView{"scale", scale, scale_gradient, shape});
-        }
-    };
-};
 
 // A trainable layer without a convention: networks containing it have no state dict (it would not compile).
 struct Unmapped : ChannelScale {};
