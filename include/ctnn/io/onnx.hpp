@@ -673,7 +673,8 @@ void check_onnx_input(const OnnxGraphReader& graph) {
     bool agrees = static_cast<std::size_t>(dims.size()) == expected.size() + 1;
     std::string found;
     for (int i = 0; i < dims.size(); ++i) {
-        found += (i ? "x" : "") + (dims[i].has_dim_value() ? std::to_string(dims[i].dim_value()) : std::string("?"));
+        if (i != 0) found += 'x';  // appended separately: g++ 12 -O3 warns falsely (-Wrestrict) on "x" + str
+        found += dims[i].has_dim_value() ? std::to_string(dims[i].dim_value()) : std::string("?");
         if (agrees && i > 0 && dims[i].has_dim_value() &&
             dims[i].dim_value() != static_cast<std::int64_t>(expected[static_cast<std::size_t>(i - 1)]))
             agrees = false;
