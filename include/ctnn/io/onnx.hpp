@@ -951,8 +951,8 @@ struct onnx_convention<BatchNorm<Momentum, Epsilon>> {
             layer, {"BatchNormalization"},
             "a BatchNormalization node (PyTorch folds a BatchNorm only into a Conv directly before it)");
         if (graph.int_attribute(node, "training_mode", 0) != 0 ||
-            std::any_of(node.output().begin() + 1, node.output().end(),
-                        [](const std::string& o) { return !o.empty(); }))
+            (node.output_size() > 1 && std::any_of(node.output().begin() + 1, node.output().end(),
+                                                    [](const std::string& o) { return !o.empty(); })))
             graph.fail(node, "normalises with batch statistics (training mode) but " + layer.is() +
                                  ", read for inference with its running statistics");
         const float found = graph.float_attribute(node, "epsilon", 1e-5f);
