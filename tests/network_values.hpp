@@ -47,4 +47,13 @@ std::vector<float> state_values(Net& net) {
     return v;
 }
 
+// Parameters, then state, bit for bit: what a failed load must leave unchanged and a round trip reproduce.
+template <class Net>
+std::vector<std::uint32_t> parameter_and_state_bits(Net& net) {
+    std::vector<std::uint32_t> bits = bits_of(parameter_values(net));
+    const std::vector<std::uint32_t> state = bits_of(state_values(net));
+    bits.insert(bits.end(), state.begin(), state.end());
+    return bits;
+}
+
 }  // namespace ctnn::testing

@@ -39,6 +39,7 @@ using io::format_error;
 using io::StateDict;
 using json = nlohmann::json;
 using testing::bits_of;
+using testing::parameter_and_state_bits;
 using testing::parameter_values;
 using testing::state_values;
 
@@ -62,14 +63,6 @@ using FixtureResidual =
                Dense<4, 5>>;
 using FixtureBnFeatures =
     Sequential<Input<4, 3, 3>, Conv2D<2, 2, 3, 5>, Flatten, TorchBatchNorm, ReLU, Dense<30, 6>, Softmax>;
-
-template <class Net>
-std::vector<std::uint32_t> snapshot(Net& net) {
-    std::vector<std::uint32_t> bits = bits_of(parameter_values(net));
-    const std::vector<std::uint32_t> state = bits_of(state_values(net));
-    bits.insert(bits.end(), state.begin(), state.end());
-    return bits;
-}
 
 template <class Net>
 void randomise(Net& net, Rng& rng) {
@@ -98,7 +91,7 @@ void check_file_round_trip(std::uint64_t seed_value) {
     REQUIRE(bits_of(loaded->forward(x.data(), n)) != expected);
     io::load_safetensors(*loaded, file);
     CHECK(bits_of(loaded->forward(x.data(), n)) == expected);
-    CHECK(snapshot(*loaded) == snapshot(*net));
+    CHECK(parameter_and_state_bits(*loaded) == parameter_and_state_bits(*net));
 }
 
 std::vector<unsigned char> u64_bytes(std::uint64_t value) {
@@ -142,7 +135,7 @@ SmallFile small_file(Rng& rng) {
 // net as it was.
 template <class Net>
 void check_refused(Net& net, const fs::path& file, const std::string& field, const std::string& problem) {
-    const auto before = snapshot(net);
+    const auto before = parameter_and_state_bits(net);
     try {
         io::load_safetensors(net, file);
         FAIL("load_safetensors accepted a bad file (field " << field << ")");
@@ -154,7 +147,7 @@ void check_refused(Net& net, const fs::path& file, const std::string& field, con
         CHECK(message.find(file.string() + ": " + field + ": ") == 0);
         CHECK(message.find(problem) != std::string::npos);
     }
-    CHECK(snapshot(net) == before);
+    CHECK(parameter_and_state_bits(net) == before);
 }
 
 // ctnn's NHWC images from PyTorch's NCHW ones.
@@ -182,9 +175,9 @@ template <class Net>
 double check_fixture(const std::string& name) {
     const fs::path directory = CTNN_PYTORCH_FIXTURES;
     auto net = std::make_unique<Net>(seed(1), 8);
-    const auto before = snapshot(*net);
+    const auto before = parameter_and_state_bits(*net);
     io::load_safetensors(*net, directory / (name + ".safetensors"));
-    REQUIRE(snapshot(*net) != before);
+    REQUIRE(parameter_and_state_bits(*net) != before);
     const StateDict io_tensors = io::read_safetensors(directory / (name + ".io.safetensors"));
     const io::TorchTensor& input = io_tensors.at("input");
     const io::TorchTensor& output = io_tensors.at("output");
@@ -327,7 +320,7 @@ TEST_CASE("safetensors: files that cannot be read are refused with the file name
     {
         auto copy = std::make_unique<Small>(*net);
         io::load_safetensors(*copy, file);
-        CHECK(snapshot(*copy) != snapshot(*net));
+        CHECK(parameter_and_state_bits(*copy) != parameter_and_state_bits(*net));
     }
 
     SUBCASE("missing file") { check_refused(*net, dir / "absent.safetensors", "file", "not found"); }
@@ -506,7 +499,7 @@ TEST_CASE("safetensors: unexpected tensors of any dtype may be allowed; num_batc
     auto net = std::make_unique<Small>(seed(2), 1);
     check_refused(*net, dir / "extra.safetensors", "extra.step", "unexpected");
     io::load_safetensors(*net, dir / "extra.safetensors", {.rename = {}, .allow_unexpected = true});
-    CHECK(snapshot(*net) == snapshot(*reference));
+    CHECK(parameter_and_state_bits(*net) == parameter_and_state_bits(*reference));
     // read_safetensors leaves the counter out and refuses the other I64 tensor.
     CHECK_THROWS_WITH_AS(io::read_safetensors(dir / "extra.safetensors"),
                          doctest::Contains("extra.step: dtype I64 is not supported"), format_error);

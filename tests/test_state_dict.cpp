@@ -50,6 +50,7 @@ using io::format_error;
 using io::StateDict;
 using io::TorchTensor;
 using testing::bits_of;
+using testing::parameter_and_state_bits;
 using testing::parameter_values;
 using testing::state_values;
 
@@ -61,15 +62,6 @@ using ScaledNet = Sequential<Input<4, 4, 3>, user::ChannelScale, Conv2D<3, 3, 3,
 
 static_assert(!io::detail::HasTorchTensors<user::Unmapped, user::Unmapped::bind<Shape<4>>, io::same_order>);
 static_assert(io::detail::HasTorchTensors<user::ChannelScale, user::ChannelScale::bind<Shape<4>>, io::same_order>);
-
-// Parameters and state, bit for bit.
-template <class Net>
-std::vector<std::uint32_t> snapshot(Net& net) {
-    std::vector<std::uint32_t> bits = bits_of(parameter_values(net));
-    const std::vector<std::uint32_t> state = bits_of(state_values(net));
-    bits.insert(bits.end(), state.begin(), state.end());
-    return bits;
-}
 
 // Random running statistics (positive variances), so that a load which dropped them would show.
 template <class Net>
@@ -117,10 +109,10 @@ void check_round_trip(std::uint64_t seed_value) {
     Rng rng(seed_value);
     randomise_state(*net, rng);
     auto copy = std::make_unique<Net>(seed(seed_value + 100), 2);
-    REQUIRE(snapshot(*copy) != snapshot(*net));
+    REQUIRE(parameter_and_state_bits(*copy) != parameter_and_state_bits(*net));
     const StateDict tensors = io::state_dict(*net);
     io::load_state_dict(*copy, tensors, "in memory");
-    CHECK(snapshot(*copy) == snapshot(*net));
+    CHECK(parameter_and_state_bits(*copy) == parameter_and_state_bits(*net));
     // And back: the loaded network gives the same dictionary.
     const StateDict again = io::state_dict(*copy);
     REQUIRE(again.size() == tensors.size());
@@ -135,7 +127,7 @@ void check_round_trip(std::uint64_t seed_value) {
 template <class Net>
 void check_refused(Net& net, const StateDict& tensors, const std::string& field, const std::string& problem,
                    const io::StateDictOptions& options = {}) {
-    const auto before = snapshot(net);
+    const auto before = parameter_and_state_bits(net);
     try {
         io::load_state_dict(net, tensors, "weights.safetensors", options);
         FAIL("load_state_dict accepted a bad state dict (field " << field << ")");
@@ -147,7 +139,7 @@ void check_refused(Net& net, const StateDict& tensors, const std::string& field,
         CHECK(message.find("weights.safetensors: " + field + ": ") == 0);
         CHECK(message.find(problem) != std::string::npos);
     }
-    CHECK(snapshot(net) == before);
+    CHECK(parameter_and_state_bits(net) == before);
 }
 
 }  // namespace
@@ -417,13 +409,13 @@ TEST_CASE("state dict: unexpected tensors may be allowed; num_batches_tracked is
     tensors["2.num_batches_tracked"] = {{}, {7.0f}};
     auto with_counter = std::make_unique<BnMlp>(seed(2), 1);
     io::load_state_dict(*with_counter, tensors, "in memory");
-    CHECK(snapshot(*with_counter) == snapshot(*reference));
+    CHECK(parameter_and_state_bits(*with_counter) == parameter_and_state_bits(*reference));
 
     tensors["head.weight"] = {{3}, {1.0f, 2.0f, 3.0f}};
     auto allowed = std::make_unique<BnMlp>(seed(3), 1);
     CHECK_THROWS_AS(io::load_state_dict(*allowed, tensors, "in memory"), format_error);
     io::load_state_dict(*allowed, tensors, "in memory", {.rename = {}, .allow_unexpected = true});
-    CHECK(snapshot(*allowed) == snapshot(*reference));
+    CHECK(parameter_and_state_bits(*allowed) == parameter_and_state_bits(*reference));
 
     // A file whose names come from another model: "fc1.weight" is this network's "1.weight", and so on.
     StateDict foreign;
@@ -442,7 +434,7 @@ TEST_CASE("state dict: unexpected tensors may be allowed; num_batches_tracked is
     }
     auto renamed = std::make_unique<BnMlp>(seed(4), 1);
     io::load_state_dict(*renamed, foreign, "in memory", options);
-    CHECK(snapshot(*renamed) == snapshot(*reference));
+    CHECK(parameter_and_state_bits(*renamed) == parameter_and_state_bits(*reference));
     // A renamed tensor's messages give both names.
     foreign["fc2.bias"].shape = {11};
     foreign["fc2.bias"].values.push_back(0.0f);

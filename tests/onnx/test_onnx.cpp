@@ -242,24 +242,15 @@ std::vector<float> float_values(const onnx::TensorProto& t) {
     return v;
 }
 
-// The network's parameters and state, bit for bit.
-template <class Net>
-std::vector<std::uint32_t> snapshot(Net& net) {
-    auto bits = testing::bits_of(testing::parameter_values(net));
-    const auto state = testing::bits_of(testing::state_values(net));
-    bits.insert(bits.end(), state.begin(), state.end());
-    return bits;
-}
-
 // Loading `file` must fail with a format_error naming the file, and leave the network as it was.
 template <class Net>
 io::format_error failed_load(Net& net, const fs::path& file) {
-    const auto before = snapshot(net);
+    const auto before = testing::parameter_and_state_bits(net);
     try {
         io::load_onnx(net, file);
     } catch (const io::format_error& e) {
         CHECK(e.file() == file);
-        CHECK(snapshot(net) == before);
+        CHECK(testing::parameter_and_state_bits(net) == before);
         MESSAGE(std::string(e.what()));
         return e;
     }
@@ -393,7 +384,7 @@ TEST_SUITE("onnx") {
             io::load_onnx(reference, fixture("mlp.onnx"));
             const io::OnnxReport report = io::load_onnx(net, file);
             CHECK(report.zero_biases.empty());
-            CHECK(snapshot(net) == snapshot(reference));
+            CHECK(testing::parameter_and_state_bits(net) == testing::parameter_and_state_bits(reference));
         }
         SUBCASE("a Gemm without bias loads a zero bias and says so") {
             const fs::path file = edited(
@@ -413,7 +404,7 @@ TEST_SUITE("onnx") {
             Mlp reference(seed{1}), net(seed{2});
             io::load_onnx(reference, fixture("mlp.onnx"));
             io::load_onnx(net, file);
-            CHECK(snapshot(net) == snapshot(reference));
+            CHECK(testing::parameter_and_state_bits(net) == testing::parameter_and_state_bits(reference));
         }
     }
 
