@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <vector>
 
 #include "reference_kernels.hpp"
@@ -42,4 +43,26 @@ TEST_CASE("sgd_momentum_update, plain and Nesterov") {
                 CHECK(w[i] == doctest::Approx(wi).epsilon(1e-6).scale(1.0));
             }
         }
+}
+
+// A moment that would become subnormal (0.9 * 1.2e-38) is flushed to zero, and the caller's floating-point
+// mode is left as it was: a subnormal computed after the update is still subnormal.
+TEST_CASE("the optimiser updates flush subnormal moments and restore the floating-point mode") {
+    constexpr std::size_t n = 33;
+    const float smallest_normal = std::numeric_limits<float>::min();
+    std::vector<float> w(n, 0.5f), g(n, 0.0f), m(n, smallest_normal), v(n, 1.0f);
+    ctnn::kernels::adam_update(w.data(), g.data(), m.data(), v.data(), n, 1e-3f, 0.9f, 0.999f, 1e-7f);
+    for (std::size_t i = 0; i < n; ++i) {
+        CHECK(m[i] == 0.0f);
+        CHECK(v[i] == doctest::Approx(0.999));
+        CHECK(w[i] == 0.5f);
+    }
+    std::vector<float> velocity(n, smallest_normal);
+    ctnn::kernels::sgd_momentum_update(w.data(), g.data(), velocity.data(), n, 0.01f, 0.9f, false);
+    for (std::size_t i = 0; i < n; ++i) CHECK(velocity[i] == 0.0f);
+
+    volatile float tiny = smallest_normal;  // volatile: computed at run time, under the current mode
+    const float after = tiny * 0.5f;
+    CHECK(after > 0.0f);
+    CHECK(std::fpclassify(after) == FP_SUBNORMAL);
 }

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstddef>
 
+#include "ctnn/core/denormals.hpp"
 #include "ctnn/kernels/detail/simd.hpp"
 
 #include "ctnn/kernels/detail/warnings_push.hpp"
@@ -35,9 +36,11 @@ inline void store_some(const vec& v, float* p, std::size_t count) noexcept {
 
 // Adam (Kingma & Ba) with the bias corrections folded into the step size, as Keras and PyTorch do:
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; w -= step * m / (sqrt(v) + eps_hat).
+// Subnormal moments are flushed to zero (core/denormals.hpp): those of never-used weights decay into that range.
 inline void adam_update(float* w, const float* g, float* m, float* v, std::size_t n, float step, float beta1,
                         float beta2, float epsilon_hat) noexcept {
     using detail::vec, detail::load_some, detail::store_some;
+    const FlushDenormals flush;
     const vec b1(beta1), c1(1.0f - beta1), b2(beta2), c2(1.0f - beta2), vstep(step), eps(epsilon_hat);
     detail::for_each_vector(n, [&](std::size_t i, std::size_t count) {
         const vec gi = load_some(g + i, count);
@@ -50,10 +53,11 @@ inline void adam_update(float* w, const float* g, float* m, float* v, std::size_
 }
 
 // SGD with momentum (Keras convention): velocity = momentum * velocity - lr * g;
-// plain: w += velocity; Nesterov: w += momentum * velocity - lr * g.
+// plain: w += velocity; Nesterov: w += momentum * velocity - lr * g. A subnormal velocity is flushed to zero.
 inline void sgd_momentum_update(float* w, const float* g, float* velocity, std::size_t n, float lr, float momentum,
                                 bool nesterov) noexcept {
     using detail::vec, detail::load_some, detail::store_some;
+    const FlushDenormals flush;
     const vec mu(momentum), minus_lr(-lr);
     detail::for_each_vector(n, [&](std::size_t i, std::size_t count) {
         const vec step = minus_lr * load_some(g + i, count);
