@@ -29,6 +29,31 @@ public:
     void step(Net& net, const Team& team, const UpdateShares& shares = {}) {
         if (team.thread() == 0) begin_step(net);
         team.sync();
+        update(net, team, shares);
+    }
+
+    // ---- the update in pieces, for the training engine's fused step (train/fused_update.hpp) ----
+    // begin_step once per step, on one thread, before any update of that step; update_elements on a range of
+    // one tensor as soon as its gradient there is final (disjoint ranges may run on different threads); update
+    // on every thread of a team for the rest (UpdateShares gives a tensor updated in pieces an empty range).
+    // Each element's result is that of step(): the update is element-wise.
+    template <class Net>
+    void begin_step(Net& net) {
+        state_.prepare(net);
+        ++steps_;
+        const double t = static_cast<double>(steps_);
+        step_size_ = static_cast<float>(learning_rate_ * std::sqrt(1.0 - std::pow(beta2_, t)) /
+                                        (1.0 - std::pow(beta1_, t)));
+    }
+    // Elements [elements.begin, elements.end) of the tensor-th parameter tensor (visit_parameters order), p.
+    void update_elements(std::size_t tensor, const ParameterView& p, Range elements) noexcept {
+        const auto state = state_.of(tensor);
+        const std::size_t b = elements.begin;
+        kernels::adam_update(p.value.data() + b, p.gradient.data() + b, state[0] + b, state[1] + b,
+                             elements.end - elements.begin, step_size_, beta1_, beta2_, epsilon_);
+    }
+    template <class Net>
+    void update(Net& net, const Team& team, const UpdateShares& shares) {
         update(net, [&](std::size_t layer, std::size_t n, auto&& f) { shares.for_share(team, layer, n, f); });
     }
 
@@ -41,28 +66,15 @@ public:
     }
 
 private:
-    // Keras' form of the bias correction: step = lr * sqrt(1 - beta2^t) / (1 - beta1^t), epsilon added to
-    // sqrt(v) unscaled.
-    template <class Net>
-    void begin_step(Net& net) {
-        state_.prepare(net);
-        ++steps_;
-        const double t = static_cast<double>(steps_);
-        step_size_ = static_cast<float>(learning_rate_ * std::sqrt(1.0 - std::pow(beta2_, t)) /
-                                        (1.0 - std::pow(beta1_, t)));
-    }
+    // Keras' form of the bias correction (begin_step): step = lr * sqrt(1 - beta2^t) / (1 - beta1^t), epsilon
+    // added to sqrt(v) unscaled.
     template <class Net, class Split>
     void update(Net& net, Split&& split) {
         std::size_t index = 0;
         net.visit_parameters([&](std::size_t layer, const ParameterView& p) {
-            // Plain pointers, not a structured binding: clang 14 cannot capture those in the lambda below.
-            const auto state = state_.of(index++);
-            float* m = state[0];
-            float* v = state[1];
-            split(layer, p.value.size(), [&](std::size_t begin, std::size_t end) {
-                kernels::adam_update(p.value.data() + begin, p.gradient.data() + begin, m + begin, v + begin,
-                                     end - begin, step_size_, beta1_, beta2_, epsilon_);
-            });
+            const std::size_t tensor = index++;
+            split(layer, p.value.size(),
+                  [&](std::size_t begin, std::size_t end) { update_elements(tensor, p, Range{begin, end}); });
         });
     }
 

@@ -18,6 +18,7 @@
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/kernels/elementwise.hpp"
 #include "ctnn/layers/layer.hpp"
+#include "ctnn/train/fused_update.hpp"
 #include "ctnn/train/loss.hpp"
 #include "ctnn/train/optimizer_state.hpp"
 
@@ -66,12 +67,15 @@ void row_split_team_step(Plan& plan, Optimizer& optimizer, const float* images, 
 
     // The blocks of W's rows, split by the threads' speeds in the last steps; nobody reads the split before the
     // barrier below.
+    // With the fused update (fused_update.hpp), the optimiser's step begins here: step 4 updates W's blocks.
+    constexpr bool fused = BlockUpdateOptimizer<Optimizer, Net>;
     if (t == 0) {
         const std::size_t blocks = Plan::row_split_blocks(threads);
         if (whole.balance.threads() != threads || whole.balance.blocks() != blocks)
             whole.balance.reset(blocks, threads);
         else
             whole.balance.rebalance();
+        if constexpr (fused) optimizer.begin_step(net);
     }
 
     // 1. The layers below, on this thread's samples; their output joins the batch's.
@@ -108,11 +112,19 @@ void row_split_team_step(Plan& plan, Optimizer& optimizer, const float* images, 
     team.sync();
 
     // 4. This thread's rows of the weight gradient and of the input gradient, over the whole batch (each row's
-    //    is the same whichever thread computes it); the bias gradient on the last thread.
+    //    is the same whichever thread computes it), with the fused update each block's update right after it;
+    //    the bias gradient on the last thread.
     started = clock::now();
     float* input_gradient = below_needs_gradient ? whole.input_gradient.data() : nullptr;
     const GradientTarget own{nullptr, GradientUpdate::overwrite};
-    wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, own);
+    if constexpr (fused) {
+        const WeightsTensor weights = weights_tensor_of(net, wide_index);
+        for (std::size_t b = my_blocks.begin; b < my_blocks.end; ++b)
+            backward_rows_and_update(wide, optimizer, weights, input, whole.output_gradient.data(), input_gradient, n,
+                                     block_rows<in>(b, blocks), fused_block_rows<Wide>());
+    } else {
+        wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, own);
+    }
     row_time += clock::now() - started;
     whole.balance.record(t, std::chrono::duration<double>(row_time).count());
     if (t == threads - 1) wide.finish_rows_backward(whole.output_gradient.data(), n, own);
@@ -128,7 +140,10 @@ void row_split_team_step(Plan& plan, Optimizer& optimizer, const float* images, 
     // 6. The other layers' gradients summed over the threads (each thread a range of the parameters), then
     //    the update, each thread its share: W's rows are updated by the thread that computed their gradient.
     plan.reduce_gradients(threads, split_range(Net::parameter_count, t, threads, thread_granule), wide_index);
-    if constexpr (TeamOptimizer<Optimizer, Net>) {
+    if constexpr (fused) {
+        team.sync();
+        optimizer.update(net, team, UpdateShares{wide_index, in * Wide::row_width, Range{0, 0}});
+    } else if constexpr (TeamOptimizer<Optimizer, Net>) {
         team.sync();
         constexpr std::size_t width = Wide::row_width;
         optimizer.step(net, team, UpdateShares{wide_index, in * width, {rows.begin * width, rows.end * width}});

@@ -25,8 +25,23 @@ public:
     // region of its own.
     template <class Net>
     void step(Net& net, const Team& team, const UpdateShares& shares = {}) {
-        if (team.thread() == 0) state_.prepare(net);
+        if (team.thread() == 0) begin_step(net);
         team.sync();
+        update(net, team, shares);
+    }
+
+    // ---- the update in pieces, for the training engine's fused step (train/fused_update.hpp); as Adam's ----
+    template <class Net>
+    void begin_step(Net& net) {
+        state_.prepare(net);
+    }
+    void update_elements(std::size_t tensor, const ParameterView& p, Range elements) noexcept {
+        const std::size_t b = elements.begin;
+        kernels::sgd_momentum_update(p.value.data() + b, p.gradient.data() + b, state_.of(tensor)[0] + b,
+                                     elements.end - elements.begin, learning_rate_, momentum_, nesterov_);
+    }
+    template <class Net>
+    void update(Net& net, const Team& team, const UpdateShares& shares) {
         update(net, [&](std::size_t layer, std::size_t n, auto&& f) { shares.for_share(team, layer, n, f); });
     }
 
@@ -39,11 +54,9 @@ private:
     void update(Net& net, Split&& split) {
         std::size_t index = 0;
         net.visit_parameters([&](std::size_t layer, const ParameterView& p) {
-            float* velocity = state_.of(index++)[0];
-            split(layer, p.value.size(), [&](std::size_t begin, std::size_t end) {
-                kernels::sgd_momentum_update(p.value.data() + begin, p.gradient.data() + begin, velocity + begin,
-                                             end - begin, learning_rate_, momentum_, nesterov_);
-            });
+            const std::size_t tensor = index++;
+            split(layer, p.value.size(),
+                  [&](std::size_t begin, std::size_t end) { update_elements(tensor, p, Range{begin, end}); });
         });
     }
 

@@ -1,6 +1,7 @@
 #pragma once
 // train_step: one optimisation step on a batch (forward, loss, backward, update), spread over threads as a
 // StepPlan says: the row split for a network with one dominant RowSplittable layer, the sample split otherwise.
+// On one thread such a network's step updates that layer's weights block by block (fused_update.hpp).
 
 #include <algorithm>
 #include <array>
@@ -10,6 +11,7 @@
 
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/layers/layer.hpp"
+#include "ctnn/train/fused_update.hpp"
 #include "ctnn/train/loss.hpp"
 #include "ctnn/train/row_split_step.hpp"
 #include "ctnn/train/step_plan.hpp"
@@ -80,6 +82,11 @@ template <class Net, class Reducer, class Optimizer>
         if constexpr (Plan::has_row_split)
             if (Plan::splits_rows(n))
                 used_parts = detail::row_split_step(plan, optimizer, images, labels, n, parts, losses);
+        if constexpr (Plan::has_row_split && detail::BlockUpdateOptimizer<Optimizer, Net>)
+            if (used_parts == 0 && parts == 1) {
+                detail::fused_update_step(plan, optimizer, images, labels, n, losses);
+                used_parts = 1;
+            }
         if (used_parts == 0) {
             used_parts = detail::sample_split_forward_backward(plan, images, labels, n, parts, losses);
             optimizer.step(plan.network());
