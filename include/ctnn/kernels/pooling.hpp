@@ -89,9 +89,20 @@ inline void max_pool2d_backward(const PoolGeometry& g, const float* dy, const st
     // Non-overlapping windows: every input pixel belongs to at most one window, so each is written once by a
     // select instead of a scatter; pixels no window covers stay zero.
     const bool disjoint = g.stride >= g.window;
+    // Windows that tile the image without gaps (stride == window) write every pixel they cover: only the
+    // bottom rows and right columns past the last window need zeros, not a pass over all of dx.
+    const bool tiled = g.stride == g.window;
+    const std::size_t covered_rows = g.out_height * g.stride, covered_cols = g.out_width * g.stride;
     for (std::size_t b = 0; b < batch; ++b) {
         float* d = dx + b * g.in_size();
-        std::fill(d, d + g.in_size(), 0.0f);
+        if (tiled) {
+            const std::size_t row = g.in_width * g.channels;
+            for (std::size_t iy = 0; iy < covered_rows; ++iy)
+                std::fill(d + iy * row + covered_cols * g.channels, d + (iy + 1) * row, 0.0f);
+            std::fill(d + covered_rows * row, d + g.in_size(), 0.0f);
+        } else {
+            std::fill(d, d + g.in_size(), 0.0f);
+        }
         const float* dout = dy + b * g.out_size();
         const std::uint32_t* arg = argmax + b * g.out_size();
         if (!disjoint) {
@@ -114,7 +125,12 @@ inline void max_pool2d_backward(const PoolGeometry& g, const float* dy, const st
                             xsimd::select(hit, grad, zero).store_unaligned(d + at);
                         }
                 }
-                for (std::size_t left = g.channels - c; left != 0; --left, ++c) d[arg[o + c]] += dout[o + c];
+                for (std::size_t left = g.channels - c; left != 0; --left, ++c) {
+                    for (std::size_t ky = 0; ky < g.window; ++ky)
+                        for (std::size_t kx = 0; kx < g.window; ++kx)
+                            d[origin + (ky * g.in_width + kx) * g.channels + c] = 0.0f;
+                    d[arg[o + c]] = dout[o + c];
+                }
             }
     }
 }

@@ -38,10 +38,10 @@ struct MaxPool2D {
         static constexpr kernels::PoolGeometry geometry{in_height, in_width,   channels, K,
                                                         Stride,    out_height, out_width};
 
-        // Where each maximum came from, for the backward pass; the masked output gradient of the fused form.
+        // Where each maximum came from, for the backward pass; one image's masked output gradient (the fused form).
         struct workspace {
             explicit workspace(std::size_t max_batch)
-                : argmax(max_batch * output_shape::size), masked_gradient(max_batch * output_shape::size) {}
+                : argmax(max_batch * output_shape::size), masked_gradient(output_shape::size) {}
             aligned_vector<std::uint32_t> argmax;
             Buffer masked_gradient;
         };
@@ -58,16 +58,25 @@ struct MaxPool2D {
         // before the pooling this way: max(A(x)) = A(max(x)) for non-decreasing A, and the gradients agree as
         // well (for ReLU a window whose maximum is <= 0 passes no gradient either way), so A touches a quarter
         // of the data and needs no pass of its own. y is the output of this pair.
+        // Image by image, so that A and its derivative find the pooled image in L1 (the seed CNN's is 21 KB)
+        // instead of making a pass of their own over the batch.
         template <Activation A>
         void forward_then(const float* x, float* y, std::size_t n, workspace& ws) const noexcept {
-            kernels::max_pool2d(geometry, x, y, ws.argmax.data(), n);
-            A::apply(y, y, n * output_shape::size);
+            constexpr std::size_t in = input_shape::size, out = output_shape::size;
+            for (std::size_t b = 0; b < n; ++b) {
+                kernels::max_pool2d(geometry, x + b * in, y + b * out, ws.argmax.data() + b * out, 1);
+                A::apply(y + b * out, y + b * out, out);
+            }
         }
         template <Activation A>
         void backward_then(const float* y, const float* dy, float* dx, std::size_t n, workspace& ws) noexcept {
             if (dx == nullptr) return;
-            A::apply_backward(y, dy, ws.masked_gradient.data(), n * output_shape::size);
-            kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data(), dx, n);
+            constexpr std::size_t in = input_shape::size, out = output_shape::size;
+            for (std::size_t b = 0; b < n; ++b) {
+                A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
+                kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data() + b * out,
+                                             dx + b * in, 1);
+            }
         }
     };
 };
