@@ -30,6 +30,7 @@ constexpr GemmShape shapes[] = {
     {"nn", Trans::no, Trans::no, 32, 784, 128},       {"nn", Trans::no, Trans::no, 32, 5408, 128},
     {"tn", Trans::yes, Trans::no, 5408, 32, 128},     {"tn", Trans::yes, Trans::no, 784, 32, 128},
     {"nt", Trans::no, Trans::yes, 32, 128, 5408},     {"nt", Trans::no, Trans::yes, 32, 128, 784},
+    {"nt", Trans::no, Trans::yes, 5408, 128, 32},
 };
 
 std::string name_of(const char* lib, const GemmShape& s) {

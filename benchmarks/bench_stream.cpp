@@ -1,0 +1,56 @@
+// What a weight stream can reach on this machine: a SIMD sum over a buffer the size of the seed CNN's
+// Dense<5408,128> weights (2.77 MB: larger than a 2 MB L2, so it comes from L3 on every pass, as the weights do
+// at inference), beside the batch-1 forward of that layer (small_batch_affine), which reads the same bytes once per
+// image. Both report GB/s of the weights; their ratio is how close the batch-1 path is to the stream. A 64 KB
+// buffer (L1/L2) and a 1 GB one (memory, past any L3 seen) frame the figure.
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+
+#include "bench_common.hpp"
+#include "ctnn/kernels/detail/simd.hpp"
+#include "ctnn/kernels/small_batch.hpp"
+
+namespace {
+
+using ctnn::kernels::detail::vec;
+constexpr std::size_t lanes = vec::size;
+
+void set_bandwidth(benchmark::State& state, std::size_t bytes) {
+    state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsIterationInvariantRate,
+                                                benchmark::Counter::kIs1000);
+}
+
+void stream_read(benchmark::State& state) {
+    const std::size_t floats = static_cast<std::size_t>(state.range(0)) / sizeof(float);
+    const ctnn::Buffer data = ctnn::bench::random_buffer(floats, 1);
+    for (auto _ : state) {
+        vec acc[8] = {vec(0.0f), vec(0.0f), vec(0.0f), vec(0.0f), vec(0.0f), vec(0.0f), vec(0.0f), vec(0.0f)};
+        for (std::size_t i = 0; i + 8 * lanes <= floats; i += 8 * lanes)
+            for (std::size_t a = 0; a < 8; ++a) acc[a] += vec::load_aligned(data.data() + i + a * lanes);
+        for (std::size_t a = 1; a < 8; ++a) acc[0] += acc[a];
+        benchmark::DoNotOptimize(acc[0]);
+    }
+    set_bandwidth(state, floats * sizeof(float));
+}
+BENCHMARK(stream_read)->Name("stream_read/64KB")->Arg(64 << 10);
+BENCHMARK(stream_read)->Name("stream_read/2.77MB")->Arg(5408 * 128 * 4);
+BENCHMARK(stream_read)->Name("stream_read/1GB")->Arg(1 << 30)->Iterations(20);
+
+void dense_batch1(benchmark::State& state) {
+    constexpr std::size_t in = 5408, out = 128;
+    const ctnn::Buffer x = ctnn::bench::random_buffer(in, 1), w = ctnn::bench::random_buffer(in * out, 2),
+                       b = ctnn::bench::random_buffer(out, 3);
+    ctnn::Buffer y(out);
+    for (auto _ : state) {
+        ctnn::kernels::small_batch_affine<in, out>(x.data(), 1, w.data(), b.data(), y.data());
+        benchmark::DoNotOptimize(y.data());
+        benchmark::ClobberMemory();
+    }
+    set_bandwidth(state, in * out * sizeof(float));
+    ctnn::bench::set_gflops(state, 2.0 * in * out);
+}
+BENCHMARK(dense_batch1)->Name("dense_forward/5408/128/batch:1");
+
+}  // namespace
