@@ -1,6 +1,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <memory>
 
 #include "ctnn/layers/dense.hpp"
@@ -29,6 +30,13 @@ void check_dense_forward(std::size_t n, std::uint64_t seed_value) {
     layer->forward(x.data(), y.data(), n, ws, Pass::inference);
     const auto expected = reference::dense(x.data(), layer->weights.data(), layer->bias.data(), n, In, Out);
     for (std::size_t i = 0; i < y.size(); ++i) REQUIRE(y[i] == doctest::Approx(expected[i]).epsilon(1e-4));
+}
+
+// dx(i, j) = sum over p of dy(i, p) W(j, p), in double.
+double reference_gradient(const Buffer& dy, const float* w, std::size_t i, std::size_t j, std::size_t out) {
+    double sum = 0.0;
+    for (std::size_t p = 0; p < out; ++p) sum += static_cast<double>(dy[i * out + p]) * w[j * out + p];
+    return sum;
 }
 
 }  // namespace
@@ -84,4 +92,28 @@ TEST_CASE("Dense initialisers: Glorot-uniform bounds and He-normal spread, zero 
     sum_sq = 0;
     for (float w : layer->weights) sum_sq += static_cast<double>(w) * w;
     CHECK(sum_sq / layer->weights.size() == doctest::Approx(2.0 / 784).epsilon(0.02));
+}
+
+// With more weight rows than samples the input gradient is computed transposed (W dy^T, then transposed): the
+// same bits as dy W^T directly, whole or by ranges of rows, with a ragged 16 x 16 edge in both directions.
+TEST_CASE("Dense input gradient: the transposed form gives dy W^T bit for bit, by ranges of rows too") {
+    constexpr std::size_t in = 37, out = 21, n = 19;
+    using L = Dense<in, out>::bind<Shape<in>>;
+    Rng rng(8);
+    auto layer = std::make_unique<L>();
+    layer->initialize(rng, Initializer::glorot_uniform);
+    Buffer x(n * in), dy(n * out), dx(n * in), direct(n * in);
+    testing::fill_uniform(x, rng);
+    testing::fill_uniform(dy, rng);
+    kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, in, out, dy.data(), out, layer->weights.data(), out,
+                  direct.data(), in);
+    const GradientTarget target{nullptr, GradientUpdate::overwrite};
+    layer->backward_rows(x.data(), dy.data(), dx.data(), n, Range{0, in}, target);
+    CHECK(std::memcmp(dx.data(), direct.data(), dx.size() * sizeof(float)) == 0);
+    std::fill(dx.begin(), dx.end(), -1.0f);
+    for (const Range rows : {Range{0, 3}, Range{3, 30}, Range{30, in}})  // fewer rows than samples, then more
+        layer->backward_rows(x.data(), dy.data(), dx.data(), n, rows, target);
+    CHECK(std::memcmp(dx.data(), direct.data(), dx.size() * sizeof(float)) == 0);
+    for (std::size_t i = 0; i < n * in; ++i)
+        REQUIRE(dx[i] == doctest::Approx(reference_gradient(dy, layer->weights.data(), i / in, i % in, out)));
 }

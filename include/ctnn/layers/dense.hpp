@@ -9,6 +9,7 @@
 #include "ctnn/kernels/elementwise.hpp"
 #include "ctnn/kernels/gemm.hpp"
 #include "ctnn/kernels/small_batch.hpp"
+#include "ctnn/kernels/transpose.hpp"
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
@@ -91,13 +92,29 @@ struct Dense {
             float* dw = target.at(0, weights_gradient.data());
             kernels::gemm(kernels::Trans::yes, kernels::Trans::no, count, Out, n, x + rows.begin, In, dy, Out,
                           dw + rows.begin * Out, Out, target.accumulates());
-            if (dx != nullptr)
-                kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, count, Out, dy, Out,
-                              weights.data() + rows.begin * Out, Out, dx + rows.begin, In);
+            if (dx != nullptr) input_gradient_rows(dy, dx, n, rows);
         }
         // db (+)= column sums of dy.
         void finish_rows_backward(const float* dy, std::size_t n, GradientTarget target) noexcept {
             kernels::sum_rows(dy, n, Out, target.at(In * Out, bias_gradient.data()), target.accumulates());
+        }
+
+        // dx[:, rows] = dy W[rows, :]^T. With more rows than samples (a wide layer's input gradient) it is
+        // computed transposed, dx[:, rows]^T = W[rows, :] dy^T, then transposed into place: the product then reads
+        // W's rows where they are and packs dy^T (n x Out) instead of transposing W's rows (count x Out) into
+        // panels. Either way each element sums over Out in the same order, so the results are the same bits.
+        void input_gradient_rows(const float* dy, float* dx, std::size_t n, Range rows) const noexcept {
+            const std::size_t count = rows.end - rows.begin;
+            const float* w = weights.data() + rows.begin * Out;
+            if (count <= n) {
+                kernels::gemm(kernels::Trans::no, kernels::Trans::yes, n, count, Out, dy, Out, w, Out, dx + rows.begin,
+                              In);
+                return;
+            }
+            thread_local Buffer transposed;  // grow-only, per thread: count x n floats
+            ensure_size(transposed, count * n);
+            kernels::gemm(kernels::Trans::no, kernels::Trans::yes, count, n, Out, w, Out, dy, Out, transposed.data(), n);
+            kernels::transpose(transposed.data(), count, n, n, dx + rows.begin, In);
         }
 
         template <class F>
