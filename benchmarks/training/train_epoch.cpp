@@ -101,90 +101,107 @@ Result run(const std::string& model, int threads, const data::TrainTest& mnist, 
     return r;
 }
 
-// Per-layer profile: the steps train_step does, layer by layer, each timed on its own. Uses the network's
-// own layer workspaces and our own activation and gradient buffers (Sequential keeps its private).
+// Per-layer profile: a training step layer by layer through the network's own chain, so that what the real
+// step fuses is fused here too (an activation absorbed by the max-pooling after it shows 0, a reshape 0), each
+// range timed on its own; then the optimiser's update of every tensor. The step as train_step runs it (the
+// fused update included, fused_update.hpp) is timed on the same batches, alternating with the layer-by-layer
+// step; the two differ by the fusion of the update and by the timers' own cost. The batches are shuffled as
+// fit's are, and the warm-up is long enough for untouched weights' optimiser moments to decay (~830 steps).
 template <class Net>
 void profile(const std::string& model, int threads, const data::Dataset& train, std::size_t steps) {
     using clock = std::chrono::steady_clock;
     constexpr std::size_t layers = Net::layer_count;
-    constexpr std::size_t batch = 32, warm_up = 50;
+    constexpr std::size_t batch = 32, warm_up = 1000;
+    using Plan = StepPlan<Net>;
+    constexpr std::size_t last = Plan::last_trained_layer;
     set_num_threads(threads);
     auto net = std::make_unique<Net>(seed(1));
+    Plan plan(*net);
     Adam optimizer{1e-3f};
-    std::array<Buffer, layers> out, grad_in;
-    [&]<std::size_t... I>(std::index_sequence<I...>) {
-        ((out[I].resize(batch * Net::template layer_type<I>::output_shape::size),
-          grad_in[I].resize(batch * Net::template layer_type<I>::input_shape::size)),
-         ...);
-    }
-    (std::make_index_sequence<layers>{});
-    Buffer images(batch * train.sample_size()), grad_out(batch * Net::output_shape::size);
+    Buffer images(batch * train.sample_size());
     std::vector<std::uint8_t> labels(batch);
     std::vector<std::uint32_t> order(train.size());
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::uint32_t>(i);
+    Rng shuffle(1);
+    for (std::size_t i = order.size() - 1; i > 0; --i)
+        std::swap(order[i], order[static_cast<std::size_t>(shuffle.below(i + 1))]);
+    auto& ws = net->workspace();
+    const GradientTarget own{nullptr, GradientUpdate::overwrite};
 
     std::array<double, layers> forward_s{}, backward_s{};
-    double loss_s = 0.0, update_s = 0.0, zero_s = 0.0;
+    double loss_s = 0.0, update_s = 0.0, fused_s = 0.0;
     const auto seconds = [](clock::time_point a, clock::time_point b) {
         return std::chrono::duration<double>(b - a).count();
     };
-    for (std::size_t step = 0; step < warm_up + steps; ++step) {
+    std::size_t timed_layered = 0, timed_fused = 0, next = 0;
+    for (std::size_t step = 0; step < warm_up + 2 * steps; ++step) {
         const bool timed = step >= warm_up;
-        const std::size_t first = (step * batch) % (train.size() - batch);
-        data::gather_batch(train, order, first, batch, images.data(), labels.data());
-        auto t = clock::now();
-        net->zero_gradients();
-        auto t2 = clock::now();
-        if (timed) zero_s += seconds(t, t2);
+        if (next + batch > train.size()) next = 0;
+        data::gather_batch(train, order, next, batch, images.data(), labels.data());
+        next += batch;
+        if (step % 2 == 1) {  // the real step
+            const auto a = clock::now();
+            train_step(plan, optimizer, images.data(), labels.data(), batch);
+            if (timed) {
+                fused_s += seconds(a, clock::now());
+                ++timed_fused;
+            }
+            continue;
+        }
+        const float* in = images.data();
         [&]<std::size_t... I>(std::index_sequence<I...>) {
             (([&] {
-                 const float* in = I == 0 ? images.data() : out[I - (I > 0)].data();
                  const auto a = clock::now();
-                 net->template layer<I>().forward(in, out[I].data(), batch,
-                                                  net->workspace().template layer_workspace<I>(), Pass::training);
+                 in = net->template forward_layers<I, I + 1>(in, batch, ws, Pass::training);
                  if (timed) forward_s[I] += seconds(a, clock::now());
              }()),
              ...);
         }
         (std::make_index_sequence<layers>{});
-        t = clock::now();
-        softmax_cross_entropy(out[layers - 1].data(), labels.data(), batch, Net::output_shape::size, grad_out.data());
-        t2 = clock::now();
-        if (timed) loss_s += seconds(t, t2);
+        auto t = clock::now();
+        float* loss_gradient = ws.output_gradient().data();
+        detail::network_loss<Net>(  // the loss as train_step computes it (a final Softmax folded in)
+            {in, batch * Net::output_shape::size}, labels.data(), batch, loss_gradient, batch);
+        if (timed) loss_s += seconds(t, clock::now());
+        const float* dy = loss_gradient;
         [&]<std::size_t... R>(std::index_sequence<R...>) {
             (([&] {
                  constexpr std::size_t I = layers - 1 - R;
-                 const float* x = I == 0 ? images.data() : out[I - (I > 0)].data();
-                 const float* dy = I == layers - 1 ? grad_out.data() : grad_in[I + (I + 1 < layers)].data();
-                 float* dx = I == 0 ? nullptr : grad_in[I].data();  // as train_step: no input gradient for layer 0
-                 const auto a = clock::now();
-                 net->template layer<I>().backward(x, out[I].data(), dy, dx, batch,
-                                                   net->workspace().template layer_workspace<I>());
-                 if (timed) backward_s[I] += seconds(a, clock::now());
+                 if constexpr (I <= last) {
+                     const auto a = clock::now();
+                     dy = net->template backward_layers<I>(images.data(), dy, batch, ws, I, nullptr, own);
+                     if (timed) backward_s[I] += seconds(a, clock::now());
+                 }
              }()),
              ...);
         }
         (std::make_index_sequence<layers>{});
         t = clock::now();
         optimizer.step(*net);
-        if (timed) update_s += seconds(t, clock::now());
+        if (timed) {
+            update_s += seconds(t, clock::now());
+            ++timed_layered;
+        }
     }
 
     const std::vector<std::string> names = Net::layer_names();
-    double total = loss_s + update_s + zero_s;
+    double total = loss_s + update_s;
     for (std::size_t i = 0; i < layers; ++i) total += forward_s[i] + backward_s[i];
-    const double per_step = 1e3 / static_cast<double>(steps);  // seconds over all steps -> ms per step
+    const double per_step = 1e3 / static_cast<double>(timed_layered);  // seconds over all steps -> ms per step
     const double epoch_steps = static_cast<double>((train.size() + batch - 1) / batch);
-    std::printf("\n%s, %d thread(s), %zu steps of batch 32: %.3f ms/step, %.2f s per epoch of %.0f steps\n",
-                model.c_str(), threads, steps, total * per_step, total / static_cast<double>(steps) * epoch_steps,
+    std::printf("\n%s, %d thread(s), %zu steps of batch 32, layer by layer: %.3f ms/step, %.2f s per epoch of %.0f "
+                "steps\n",
+                model.c_str(), threads, timed_layered, total * per_step, total * per_step * 1e-3 * epoch_steps,
                 epoch_steps);
     std::printf("| layer | forward ms/step | backward ms/step | share |\n|---|---:|---:|---:|\n");
     for (std::size_t i = 0; i < layers; ++i)
         std::printf("| %zu %s | %.4f | %.4f | %.1f%% |\n", i, names[i].c_str(), forward_s[i] * per_step,
                     backward_s[i] * per_step, 100.0 * (forward_s[i] + backward_s[i]) / total);
     std::printf("| loss (softmax cross-entropy) | %.4f | | %.1f%% |\n", loss_s * per_step, 100.0 * loss_s / total);
-    std::printf("| zero_gradients | | %.4f | %.1f%% |\n", zero_s * per_step, 100.0 * zero_s / total);
-    std::printf("| Adam step | | %.4f | %.1f%% |\n", update_s * per_step, 100.0 * update_s / total);
+    std::printf("| Adam step (every tensor) | | %.4f | %.1f%% |\n", update_s * per_step, 100.0 * update_s / total);
+    const double fused_ms = fused_s * 1e3 / static_cast<double>(timed_fused);
+    std::printf("train_step (as fit runs it%s), %zu steps: %.3f ms/step, %.2f s per epoch\n",
+                Plan::has_row_split ? ", update fused" : "", timed_fused, fused_ms, fused_ms * 1e-3 * epoch_steps);
 }
 
 void write_json(const std::filesystem::path& file, const std::vector<Result>& results, const Options& o) {
