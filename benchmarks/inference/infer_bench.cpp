@@ -2,7 +2,8 @@
 // thread, with a Workspace made once: the steady state of a server answering requests. Each row reports
 // latency per call (Google Benchmark's time), us_per_image, images_per_s, GFLOPS (forward FLOPs of the network
 // type) and allocations_per_call, counted by a replaced global operator new (must be 0). peak_fma runs in the
-// same binary so every row can be read as a fraction of this run's peak.
+// same binary so every row can be read as a fraction of this run's peak. infer_bf16 rows run the same networks
+// with their Dense weights in bfloat16 (network/bf16_inference.hpp).
 //
 //   ctnn_infer_bench --benchmark_filter='peak|infer' --benchmark_repetitions=3
 //   benchmarks/inference/compare_inference.sh   (the same networks in PyTorch, same run, ratios)
@@ -44,18 +45,25 @@ void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::fre
 
 namespace {
 
-template <class Net>
+// How the network runs: as it is (float), or with its Dense weights in bf16 (Bf16Inference).
+enum class Precision { fp32, bf16 };
+
+template <class Net, Precision P = Precision::fp32>
 void infer(benchmark::State& state) {
     const auto batch = static_cast<std::size_t>(state.range(0));
     ctnn::set_num_threads(1);
     Net net(ctnn::seed{1}, batch);
+    const ctnn::Bf16Inference<Net> bf16(net);
     typename Net::Workspace ws(batch);
     const ctnn::Buffer images = ctnn::bench::random_buffer(batch * Net::input_shape::size, 7);
-    benchmark::DoNotOptimize(net.forward(images.data(), batch, ws).data());  // first touch of every buffer
+    const auto forward = [&] {
+        return P == Precision::fp32 ? net.forward(images.data(), batch, ws) : bf16.forward(images.data(), batch, ws);
+    };
+    benchmark::DoNotOptimize(forward().data());  // first touch of every buffer
 
     const std::size_t before = allocations.load(std::memory_order_relaxed);
     for (auto _ : state) {
-        auto out = net.forward(images.data(), batch, ws);
+        auto out = forward();
         benchmark::DoNotOptimize(out.data());
         benchmark::ClobberMemory();
     }
@@ -73,5 +81,7 @@ void infer(benchmark::State& state) {
 BENCHMARK_TEMPLATE(infer, ctnn::bench::Mlp)->Name("infer/mlp")->Arg(1)->Arg(8)->Arg(256);
 BENCHMARK_TEMPLATE(infer, ctnn::bench::Cnn)->Name("infer/cnn")->Arg(1)->Arg(8)->Arg(256);
 BENCHMARK_TEMPLATE(infer, ctnn::bench::ResidualNet)->Name("infer/residual")->Arg(1)->Arg(8)->Arg(256);
+BENCHMARK_TEMPLATE(infer, ctnn::bench::Mlp, Precision::bf16)->Name("infer_bf16/mlp")->Arg(1)->Arg(8)->Arg(256);
+BENCHMARK_TEMPLATE(infer, ctnn::bench::Cnn, Precision::bf16)->Name("infer_bf16/cnn")->Arg(1)->Arg(8)->Arg(256);
 
 }  // namespace

@@ -49,7 +49,27 @@ struct Result {
     double images_per_second = 0.0;
     double test_accuracy = 0.0;
     std::size_t same_after_reload = 0;  // test predictions unchanged after a save/load round trip
+    double bf16_test_accuracy = 0.0;    // the trained network with its Dense weights in bf16 (Bf16Inference)
+    std::size_t same_in_bf16 = 0;       // test predictions the bf16 weights leave unchanged
 };
+
+// Predictions of the network with its Dense weights in bf16, in batches of its max_batch.
+template <class Net>
+std::vector<std::uint8_t> predict_bf16(Net& net, const data::Dataset& d) {
+    const Bf16Inference<Net> bf16(net);
+    typename Net::Workspace ws(net.max_batch());
+    constexpr std::size_t classes = Net::output_shape::size;
+    std::vector<std::uint8_t> labels(d.size());
+    for (std::size_t first = 0; first < d.size(); first += net.max_batch()) {
+        const std::size_t count = std::min(net.max_batch(), d.size() - first);
+        const std::span<const float> out = bf16.forward(d.images.data() + first * d.sample_size(), count, ws);
+        for (std::size_t r = 0; r < count; ++r) {
+            const float* row = out.data() + r * classes;
+            labels[first + r] = static_cast<std::uint8_t>(std::max_element(row, row + classes) - row);
+        }
+    }
+    return labels;
+}
 
 Options parse(int argc, char** argv) {
     Options o;
@@ -98,6 +118,13 @@ Result run(const std::string& model, int threads, const data::TrainTest& mnist, 
     predict(*net, mnist.test.images.data(), mnist.test.size(), before.data());
     predict(*loaded, mnist.test.images.data(), mnist.test.size(), after.data());
     for (std::size_t i = 0; i < before.size(); ++i) r.same_after_reload += before[i] == after[i];
+    const std::vector<std::uint8_t> in_bf16 = predict_bf16(*net, mnist.test);
+    std::size_t correct = 0;
+    for (std::size_t i = 0; i < in_bf16.size(); ++i) {
+        r.same_in_bf16 += in_bf16[i] == before[i];
+        correct += in_bf16[i] == mnist.test.labels[i];
+    }
+    r.bf16_test_accuracy = static_cast<double>(correct) / static_cast<double>(in_bf16.size());
     return r;
 }
 
@@ -211,7 +238,8 @@ void write_json(const std::filesystem::path& file, const std::vector<Result>& re
                         {"threads", r.threads},
                         {"seconds_per_epoch", examples::rounded(r.seconds, 4)},
                         {"images_per_second", examples::rounded(r.images_per_second, 1)},
-                        {"test_accuracy", examples::rounded(r.test_accuracy, 4)}});
+                        {"test_accuracy", examples::rounded(r.test_accuracy, 4)},
+                        {"bf16_test_accuracy", examples::rounded(r.bf16_test_accuracy, 4)}});
     examples::write_json(file,
                          {{"epochs", o.epochs}, {"batch", 32}, {"data_dir", o.data_dir.string()}, {"results", rows}});
 }
@@ -243,16 +271,18 @@ int run(const Options& options) {
     std::printf("MNIST: %zu training, %zu test images; batch 32, Adam 1e-3, %zu epoch(s), best epoch quoted\n\n",
                 mnist.train.size(), mnist.test.size(), options.epochs);
     std::printf(
-        "| model | threads | s/epoch | images/s | test accuracy | same predictions after save/load |\n"
-        "|---|---:|---:|---:|---:|---:|\n");
+        "| model | threads | s/epoch | images/s | test accuracy | same predictions after save/load | test accuracy, "
+        "Dense weights in bf16 | same predictions in bf16 |\n"
+        "|---|---:|---:|---:|---:|---:|---:|---:|\n");
     std::vector<Result> results;
     for (const std::string& model : options.models)
         for (int threads : options.threads) {
             const Result r = model == "mlp"   ? run<Mlp>(model, threads, mnist, options.epochs)
                              : model == "cnn" ? run<Cnn>(model, threads, mnist, options.epochs)
                                               : run<ResidualNet>(model, threads, mnist, options.epochs);
-            std::printf("| %s | %d | %.3f | %.0f | %.2f%% | %zu of %zu |\n", r.model.c_str(), r.threads, r.seconds,
-                        r.images_per_second, 100.0 * r.test_accuracy, r.same_after_reload, mnist.test.size());
+            std::printf("| %s | %d | %.3f | %.0f | %.2f%% | %zu of %zu | %.2f%% | %zu of %zu |\n", r.model.c_str(),
+                        r.threads, r.seconds, r.images_per_second, 100.0 * r.test_accuracy, r.same_after_reload,
+                        mnist.test.size(), 100.0 * r.bf16_test_accuracy, r.same_in_bf16, mnist.test.size());
             std::fflush(stdout);
             results.push_back(r);
         }

@@ -26,6 +26,7 @@
 #include "ctnn/layers/residual.hpp"
 #include "ctnn/layers/softmax.hpp"
 
+#include "ctnn/network/bf16_inference.hpp"
 #include "ctnn/network/chain.hpp"
 #include "ctnn/network/sequential.hpp"
 #include "ctnn/network/summary.hpp"
