@@ -38,6 +38,16 @@ inline int num_threads() noexcept {
 // Select the number of threads at run time; 0 restores the default. Ignored without OpenMP.
 inline void set_num_threads(int threads) noexcept { detail::thread_setting() = threads < 0 ? 0 : threads; }
 
+// Whether a kernel called here runs on the calling thread alone: one thread is set, or the caller is already
+// inside a parallel region (parallel_parts then stays serial).
+inline bool kernels_run_serially() noexcept {
+#ifdef _OPENMP
+    return num_threads() <= 1 || omp_in_parallel();
+#else
+    return true;
+#endif
+}
+
 // Runs body(part, parts) for part in [0, parts) with parts = min(num_threads(), max_parts), in parallel when
 // OpenMP is on. The split depends only on `parts`, never on timing.
 template <class Body>

@@ -61,6 +61,9 @@ struct Conv2D {
         using output_shape = Shape<out_height, out_width, Cout>;
         static constexpr std::size_t parameter_count = Conv2D::parameter_count;
         static constexpr std::size_t multiply_adds_per_sample = patch_size * Cout * out_height * out_width;
+        // One image at a time gives the same bits on one thread: the kernels tile per image and accumulate the
+        // weight gradient image after image (kernels/conv2d.hpp).
+        static constexpr bool sample_separable = true;
         static constexpr std::string_view kind = "Conv2D";
         static constexpr std::uint64_t fingerprint =
             layer_fingerprint<KH, KW, Cin, Cout, Stride, static_cast<std::size_t>(Pad)>(kind);

@@ -58,6 +58,18 @@
 //                          a max-pooling this way (max commutes with non-decreasing functions): the activation
 //                          touches the pooled output only and its own pass disappears. Declare it only where
 //                          the identity holds: a mean does not commute with ReLU (AvgPool2D does not declare it).
+//   SampleSeparable        static constexpr bool sample_separable = true: a forward or backward pass over n
+//                          samples gives what n passes over one sample each give, parameter gradients added in
+//                          sample order, bit for bit when the layer's kernels run on one thread; the workspace
+//                          carries nothing from a forward pass to the backward pass, and backward never reads y
+//                          (it may be null). A consumer may then run the layer one sample at a time (Conv2D).
+//   AbsorbsProducer        forward_after<P, A>(p, p_ws, x, y, n, ws, pass) and backward_after<P, A>(p, p_ws, x, y,
+//                          dy, dx, n, ws, target): the SampleSeparable layer p (input x, gradients to target), then
+//                          the activation A, then this layer, one sample at a time, so that p's output and its
+//                          gradient stay in the core's cache instead of making a round trip through memory for
+//                          the batch. A chain runs a Conv2D, ReLU, MaxPool2D this way when its kernels run on one
+//                          thread (where the unfused pass gives the same bits); the producer's output is then
+//                          not kept in the workspace.
 //   RowSplittable          the layer is y = x W + b with W of input_shape::size rows of row_width floats, the
 //                          first tensor visit_parameters shows. forward_rows / backward_rows over a range of
 //                          W's rows, and finish_rows / finish_rows_backward for the bias: the training engine
@@ -248,6 +260,21 @@ concept AbsorbsActivation = Activation<A> &&
              typename L::workspace& ws) {
     const_layer.template forward_then<A>(x, y, n, ws);
     layer.template backward_then<A>(x, dy, dx, n, ws);
+};
+
+template <class L>
+concept SampleSeparable = requires {
+    requires L::sample_separable;
+};
+
+template <class L, class P, class A>
+concept AbsorbsProducer = SampleSeparable<P> && Activation<A> &&
+    std::is_same_v<typename P::output_shape, typename L::input_shape> &&
+    requires(const L& const_layer, L& layer, const P& const_producer, P& producer, typename P::workspace& producer_ws,
+             const float* x, float* y, const float* dy, float* dx, std::size_t n, typename L::workspace& ws, Pass pass,
+             GradientTarget target) {
+    const_layer.template forward_after<P, A>(const_producer, producer_ws, x, y, n, ws, pass);
+    layer.template backward_after<P, A>(producer, producer_ws, x, y, dy, dx, n, ws, target);
 };
 
 template <class L>

@@ -41,9 +41,11 @@ struct MaxPool2D {
         // Where each maximum came from, for the backward pass; one image's masked output gradient (the fused form).
         struct workspace {
             explicit workspace(std::size_t max_batch)
-                : argmax(max_batch * output_shape::size), masked_gradient(output_shape::size) {}
+                : argmax(max_batch * output_shape::size), masked_gradient(output_shape::size),
+                  produced(input_shape::size), produced_gradient(input_shape::size) {}
             aligned_vector<std::uint32_t> argmax;
             Buffer masked_gradient;
+            Buffer produced, produced_gradient;  // one image of a fused producer's output and its gradient
         };
 
         void forward(const float* x, float* y, std::size_t n, workspace& ws, Pass /*pass*/) const noexcept {
@@ -76,6 +78,35 @@ struct MaxPool2D {
                 A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
                 kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data() + b * out,
                                              dx + b * in, 1);
+            }
+        }
+
+        // AbsorbsProducer: the sample-separable producer P (a Conv2D), the activation A and this pooling, image by
+        // image: P's output image (86 KB for the seed CNN's Conv2D<3,3,1,32>) is pooled while in the core's cache,
+        // and in the backward pass its gradient goes straight to P's backward pass.
+        template <class P, Activation A>
+        void forward_after(const P& producer, typename P::workspace& producer_ws, const float* x, float* y,
+                           std::size_t n, workspace& ws, Pass pass) const {
+            constexpr std::size_t out = output_shape::size, px = P::input_shape::size;
+            for (std::size_t b = 0; b < n; ++b) {
+                producer.forward(x + b * px, ws.produced.data(), 1, producer_ws, pass);
+                kernels::max_pool2d(geometry, ws.produced.data(), y + b * out, ws.argmax.data() + b * out, 1);
+                A::apply(y + b * out, y + b * out, out);
+            }
+        }
+        template <class P, Activation A>
+        void backward_after(P& producer, typename P::workspace& producer_ws, const float* x, const float* y,
+                            const float* dy, float* dx, std::size_t n, workspace& ws, GradientTarget target) {
+            constexpr std::size_t out = output_shape::size, px = P::input_shape::size;
+            for (std::size_t b = 0; b < n; ++b) {
+                A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
+                kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data() + b * out,
+                                             ws.produced_gradient.data(), 1);
+                // The first image writes the producer's gradients as the target says, the others add to them.
+                const GradientTarget image_target = b == 0 ? target : GradientTarget{target.destination,
+                                                                                     GradientUpdate::accumulate};
+                producer.backward(x + b * px, nullptr, ws.produced_gradient.data(), dx ? dx + b * px : nullptr, 1,
+                                  producer_ws, image_target);
             }
         }
     };

@@ -18,6 +18,7 @@
 
 #include "ctnn/config.hpp"
 #include "ctnn/core/buffer.hpp"
+#include "ctnn/core/parallel.hpp"
 #include "ctnn/core/random.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/network/summary.hpp"
@@ -158,6 +159,27 @@ public:
             return activation_absorbed_by_next<I - 1>;
     }();
 
+    // Layer I, sample-separable, then an activation absorbed by layer I + 2, which also absorbs producers
+    // (AbsorbsProducer: a Conv2D, ReLU, MaxPool2D): when the kernels run on one thread the three run image by
+    // image inside layer I + 2's passes, with the same bits as unfused, and layer I's output is not stored.
+    template <std::size_t I>
+    static constexpr bool producer_absorbed = [] {
+        if constexpr (I + 2 >= layer_count) {
+            return false;
+        } else if constexpr (!activation_absorbed_by_next<I + 1> || !SampleSeparable<layer_type<I>>) {
+            return false;
+        } else {
+            return AbsorbsProducer<layer_type<I + 2>, layer_type<I>, typename layer_type<I + 1>::activation>;
+        }
+    }();
+    template <std::size_t I>
+    static constexpr bool absorbs_producer = [] {
+        if constexpr (I < 2)
+            return false;
+        else
+            return producer_absorbed<I - 2>;
+    }();
+
     // A reshape-only layer, or an absorbed activation, shares the buffer of the layer before it.
     template <std::size_t I>
     static constexpr bool shares_input_buffer = [] {
@@ -275,9 +297,28 @@ public:
     static const float* forward_layers(const layers_type& layers, const float* in, std::size_t n, Workspace& ws,
                                        Pass pass) {
         static_assert(First <= End && End <= layer_count, "forward_layers: no such range of layers");
+        const bool fuse_producers = kernels_run_serially();
         for_each_index([&](auto i) {
             if constexpr (i < First || i >= End) {
                 return;
+            } else if constexpr (producer_absorbed<i> && i + 2 < End) {
+                // Its consumer runs it; `in` stays its input. Unfused, it runs here.
+                if (!fuse_producers) {
+                    std::get<i>(layers).forward(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_),
+                                                pass);
+                    in = ws.activations_[i].data();
+                }
+            } else if constexpr (absorbs_producer<i> && i - 2 >= First) {
+                using A = typename layer_type<i - 1>::activation;
+                using P = layer_type<i - 2>;
+                auto& layer = std::get<i>(layers);
+                if (fuse_producers)
+                    layer.template forward_after<P, A>(std::get<i - 2>(layers), std::get<i - 2>(ws.layer_workspaces_), in,
+                                                       ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_),
+                                                       pass);
+                else
+                    layer.template forward_then<A>(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_));
+                in = ws.activations_[i].data();
             } else if constexpr (absorbs_previous_activation<i>) {
                 using A = typename layer_type<i - 1>::activation;
                 std::get<i>(layers).template forward_then<A>(in, ws.activations_[i].data(), n,
@@ -301,17 +342,38 @@ public:
     static const float* backward_layers(layers_type& layers, const float* x, const float* grad_output, std::size_t n,
                                         Workspace& ws, std::size_t last, float* grad_input, GradientTarget target) {
         const float* dy = grad_output;
+        const bool fuse_producers = kernels_run_serially();
+        bool producer_done = false;  // the consumer just ran the layer two below it
         for_each_index_reversed([&](auto i) {
             if constexpr (i < Lowest) return;
             if (i > last) return;
             if (grad_input == nullptr && i < first_trainable_layer) return;
             if constexpr (shares_input_buffer<i>) return;  // its input gradient is dy itself, in place
+            if constexpr (producer_absorbed<i>)
+                if (producer_done) return;
+            const float* y_i = ws.activations_[output_owner[i]].data();
+            auto& layer = std::get<i>(layers);
+            if constexpr (absorbs_producer<i> && i - 2 >= Lowest) {
+                if (fuse_producers) {
+                    // The producer's (layer i - 2's) input gradient and parameter gradients.
+                    constexpr std::size_t p = i - 2;
+                    const bool needs_dx = grad_input != nullptr || p > first_trainable_layer;
+                    float* dx = !needs_dx ? nullptr : p == 0 ? grad_input : ws.gradient_buffer_besides(dy);
+                    const float* x_p = x;
+                    if constexpr (p > 0) x_p = ws.activations_[output_owner[p - 1]].data();
+                    using A = typename layer_type<i - 1>::activation;
+                    layer.template backward_after<layer_type<p>, A>(
+                        std::get<p>(layers), std::get<p>(ws.layer_workspaces_), x_p, y_i, dy, dx, n,
+                        std::get<i>(ws.layer_workspaces_), target.shifted(parameter_offsets[p]));
+                    producer_done = true;
+                    dy = dx;
+                    return;
+                }
+            }
             const bool needs_dx = grad_input != nullptr || i > first_trainable_layer;
             float* dx = !needs_dx ? nullptr : i == 0 ? grad_input : ws.gradient_buffer_besides(dy);
             const float* x_i = x;
             if constexpr (i > 0) x_i = ws.activations_[output_owner[i - 1]].data();
-            const float* y_i = ws.activations_[output_owner[i]].data();
-            auto& layer = std::get<i>(layers);
             if constexpr (absorbs_previous_activation<i>) {
                 using A = typename layer_type<i - 1>::activation;
                 layer.template backward_then<A>(y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_));
