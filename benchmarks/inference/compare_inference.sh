@@ -37,7 +37,7 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 echo "== CPU: $(lscpu | sed -n 's/^Model name: *//p')"
 echo "== ctnn ($bench)"
-"$bench" --benchmark_filter='peak_fma|infer/' --benchmark_repetitions="$repetitions" \
+"$bench" --benchmark_filter='peak_fma|infer/|infer_bf16/' --benchmark_repetitions="$repetitions" \
   --benchmark_report_aggregates_only=true --benchmark_out="$out/ctnn.json" --benchmark_out_format=json
 echo
 if [[ -z $python ]]; then
@@ -58,18 +58,24 @@ median = {r["run_name"]: r for r in runs if r.get("aggregate_name") == "median"}
 peak = median["peak_fma"]["GFLOPS"] if "peak_fma" in median else None  # counters are GFLOP/s
 torch = {(r["model"], r["batch"]): r["us_per_call"] for r in json.load(open(sys.argv[2]))["results"]}
 print(f"peak_fma (median of this run): {peak:.1f} GFLOP/s" if peak else "peak_fma: not measured")
-print("| model | batch | ctnn us/image | ctnn GFLOP/s | % of peak | PyTorch us/image | ctnn speed-up |")
-print("|---|---:|---:|---:|---:|---:|---:|")
+def us_of(r):
+    return r["real_time"] / 1e3 if r["time_unit"] == "ns" else r["real_time"]
+# The bf16 column: the same network with its Dense weights in bfloat16 (Bf16Inference), where measured.
+bf16 = {tuple(n.split("/")[1:]): us_of(r) for n, r in median.items() if n.startswith("infer_bf16/")}
+print("| model | batch | ctnn us/image | ctnn GFLOP/s | % of peak | PyTorch us/image | ctnn speed-up | ctnn bf16 weights us/image |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
 for name, r in median.items():
     if not name.startswith("infer/"):
         continue
-    _, model, batch = name.split("/")
-    batch = int(batch)
-    us = r["real_time"] / 1e3 if r["time_unit"] == "ns" else r["real_time"]
+    _, model, batch_text = name.split("/")
+    batch = int(batch_text)
+    us = us_of(r)
     gflops = r["GFLOPS"]
     t = torch.get((model, batch))
     pct = f"{100 * gflops / peak:.0f}%" if peak else "-"
     ratio = f"{t / us:.2f}x" if t else "-"
     torch_img = f"{t / batch:.2f}" if t else "-"
-    print(f"| {model} | {batch} | {us / batch:.2f} | {gflops:.1f} | {pct} | {torch_img} | {ratio} |")
+    b = bf16.get((model, batch_text))
+    bf16_img = f"{b / batch:.2f}" if b else "-"
+    print(f"| {model} | {batch} | {us / batch:.2f} | {gflops:.1f} | {pct} | {torch_img} | {ratio} | {bf16_img} |")
 PY
