@@ -4,14 +4,15 @@
 // CNN's Dense<5408,128>: 2.77 MB, more than a 2 MB L2) may fit L2 (1.38 MB). Inputs, sums and outputs stay
 // float; a weight widens to float exactly (a shift), so the only error is the weights' rounding (relative 2^-9).
 //
-// small_batch_affine_bf16 is small_batch.hpp's kernel reading bf16 weights: each output sums k ascending from
-// zero, whatever the row group, so a row's result does not depend on how many rows are computed with it.
+// affine_bf16 is small_batch.hpp's kernel reading bf16 weights: each output sums k ascending from zero, whatever
+// the row group, so a row's result does not depend on how many rows are computed with it.
 
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 
 #include "ctnn/kernels/detail/simd.hpp"
+#include "ctnn/kernels/small_batch.hpp"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -67,49 +68,11 @@ inline vec load_bf16(const std::uint16_t* p, std::size_t count) noexcept {
     return vec::load_aligned(widened);
 }
 
-template <std::size_t K, std::size_t R, std::size_t V>
-inline void small_batch_block_bf16(const float* x, std::size_t ldx, const std::uint16_t* w, std::size_t ldw,
-                                   float* y, std::size_t ldy, std::size_t last) noexcept {
-    vec acc[R][V];
-#pragma GCC unroll 8
-    for (std::size_t r = 0; r < R; ++r)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < V; ++v) acc[r][v] = vec(0.0f);
-    for (std::size_t k = 0; k < K; ++k) {
-        const std::uint16_t* wk = w + k * ldw;
-        vec b[V];
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < V; ++v) b[v] = load_bf16(wk + v * lanes, v + 1 < V ? lanes : last);
-#pragma GCC unroll 8
-        for (std::size_t r = 0; r < R; ++r) {
-            const vec xr(x[r * ldx + k]);
-#pragma GCC unroll 8
-            for (std::size_t v = 0; v < V; ++v) acc[r][v] = fmadd(xr, b[v], acc[r][v]);
-        }
-    }
-#pragma GCC unroll 8
-    for (std::size_t r = 0; r < R; ++r)
-#pragma GCC unroll 8
-        for (std::size_t v = 0; v < V; ++v) {
-            float* out = y + r * ldy + v * lanes;
-            if (v + 1 < V || last == lanes)
-                acc[r][v].store_unaligned(out);
-            else
-                store_partial(acc[r][v], out, last);
-        }
-}
-
-template <std::size_t K, std::size_t N, std::size_t R>
-inline void small_batch_rows_bf16(const float* x, const std::uint16_t* w, float* y) noexcept {
-    constexpr std::size_t V = lanes == 16 ? 4 : 2;
-    constexpr std::size_t block = V * lanes;
-    constexpr std::size_t full_blocks = N / block;
-    for (std::size_t j = 0; j < full_blocks * block; j += block)
-        small_batch_block_bf16<K, R, V>(x, K, w + j, N, y + j, N, lanes);
-    std::size_t j = full_blocks * block;
-    for (; j + lanes <= N; j += lanes) small_batch_block_bf16<K, R, 1>(x, K, w + j, N, y + j, N, lanes);
-    if (j < N) small_batch_block_bf16<K, R, 1>(x, K, w + j, N, y + j, N, N - j);
-}
+// The weight policy of small_batch.hpp's kernel for bf16 weights.
+struct Bf16Weights {
+    using value_type = std::uint16_t;
+    static vec load(const std::uint16_t* p, std::size_t count) noexcept { return load_bf16(p, count); }
+};
 
 }  // namespace detail
 
@@ -117,14 +80,7 @@ inline void small_batch_rows_bf16(const float* x, const std::uint16_t* w, float*
 // rows, each group streaming W once.
 template <std::size_t K, std::size_t N>
 inline void affine_bf16(const float* x, std::size_t n, const std::uint16_t* w, float* y) noexcept {
-    constexpr std::size_t R = 4;
-    for (; n >= R; n -= R, x += R * K, y += R * N) detail::small_batch_rows_bf16<K, N, R>(x, w, y);
-    switch (n) {
-        case 3: detail::small_batch_rows_bf16<K, N, 3>(x, w, y); break;
-        case 2: detail::small_batch_rows_bf16<K, N, 2>(x, w, y); break;
-        case 1: detail::small_batch_rows_bf16<K, N, 1>(x, w, y); break;
-        default: break;
-    }
+    detail::small_batch_affine_rows<K, N, detail::Bf16Weights>(x, n, w, nullptr, y);
 }
 
 }  // namespace ctnn::kernels

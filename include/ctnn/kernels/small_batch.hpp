@@ -23,25 +23,34 @@ namespace detail {
 inline constexpr std::size_t small_batch_rows_per_pass = 4;
 inline constexpr std::size_t small_batch_block_vectors = lanes == 16 ? 4 : 2;
 
+// How a kernel reads its weights: `count` (<= lanes) of them at p as a vector, zeros past count.
+struct FloatWeights {
+    using value_type = float;
+    static vec load(const float* p, std::size_t count) noexcept {
+        return count == lanes ? vec::load_unaligned(p) : load_partial(p, count);
+    }
+};
+
 // Columns [j0, j0 + V * lanes) of R rows; `last` floats of the final vector are real (the rest of W's row
-// and y's row may not exist), so the final vector is loaded and stored partially when last < lanes.
-template <std::size_t K, std::size_t R, std::size_t V>
-inline void small_batch_block(const float* x, std::size_t ldx, const float* w, std::size_t ldw, const float* bias,
-                              float* y, std::size_t ldy, std::size_t last) noexcept {
+// and y's row may not exist), so the final vector is loaded and stored partially when last < lanes. Each sum
+// starts at the bias (zero when bias is null) and runs k ascending. Weights: a policy as FloatWeights.
+template <std::size_t K, std::size_t R, std::size_t V, class Weights>
+inline void small_batch_block(const float* x, std::size_t ldx, const typename Weights::value_type* w,
+                              std::size_t ldw, const float* bias, float* y, std::size_t ldy,
+                              std::size_t last) noexcept {
     vec acc[R][V];
     vec b[V];
 #pragma GCC unroll 8
     for (std::size_t v = 0; v < V; ++v)
-        b[v] = v + 1 < V || last == lanes ? vec::load_unaligned(bias + v * lanes) : load_partial(bias + v * lanes, last);
+        b[v] = bias == nullptr ? vec(0.0f) : FloatWeights::load(bias + v * lanes, v + 1 < V ? lanes : last);
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
         for (std::size_t v = 0; v < V; ++v) acc[r][v] = b[v];
     for (std::size_t k = 0; k < K; ++k) {
-        const float* wk = w + k * ldw;
+        const typename Weights::value_type* wk = w + k * ldw;
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < V; ++v)
-            b[v] = v + 1 < V || last == lanes ? vec::load_unaligned(wk + v * lanes) : load_partial(wk + v * lanes, last);
+        for (std::size_t v = 0; v < V; ++v) b[v] = Weights::load(wk + v * lanes, v + 1 < V ? lanes : last);
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < R; ++r) {
             const vec xr(x[r * ldx + k]);
@@ -62,16 +71,32 @@ inline void small_batch_block(const float* x, std::size_t ldx, const float* w, s
 }
 
 // All N columns of R rows: full blocks, then the remaining whole vectors one at a time, then a partial one.
-template <std::size_t K, std::size_t N, std::size_t R>
-inline void small_batch_rows(const float* x, const float* w, const float* bias, float* y) noexcept {
+template <std::size_t K, std::size_t N, std::size_t R, class Weights>
+inline void small_batch_rows(const float* x, const typename Weights::value_type* w, const float* bias,
+                             float* y) noexcept {
     constexpr std::size_t V = small_batch_block_vectors;
     constexpr std::size_t block = V * lanes;
     constexpr std::size_t full_blocks = N / block;
+    const auto bias_at = [&](std::size_t j) { return bias == nullptr ? nullptr : bias + j; };
     for (std::size_t j = 0; j < full_blocks * block; j += block)
-        small_batch_block<K, R, V>(x, K, w + j, N, bias + j, y + j, N, lanes);
+        small_batch_block<K, R, V, Weights>(x, K, w + j, N, bias_at(j), y + j, N, lanes);
     std::size_t j = full_blocks * block;
-    for (; j + lanes <= N; j += lanes) small_batch_block<K, R, 1>(x, K, w + j, N, bias + j, y + j, N, lanes);
-    if (j < N) small_batch_block<K, R, 1>(x, K, w + j, N, bias + j, y + j, N, N - j);
+    for (; j + lanes <= N; j += lanes) small_batch_block<K, R, 1, Weights>(x, K, w + j, N, bias_at(j), y + j, N, lanes);
+    if (j < N) small_batch_block<K, R, 1, Weights>(x, K, w + j, N, bias_at(j), y + j, N, N - j);
+}
+
+// y[r, :] = x[r, :] W + bias for any n, in groups of small_batch_rows_per_pass rows.
+template <std::size_t K, std::size_t N, class Weights>
+inline void small_batch_affine_rows(const float* x, std::size_t n, const typename Weights::value_type* w,
+                                    const float* bias, float* y) noexcept {
+    constexpr std::size_t R = small_batch_rows_per_pass;
+    for (; n >= R; n -= R, x += R * K, y += R * N) small_batch_rows<K, N, R, Weights>(x, w, bias, y);
+    switch (n) {
+        case 3: small_batch_rows<K, N, 3, Weights>(x, w, bias, y); break;
+        case 2: small_batch_rows<K, N, 2, Weights>(x, w, bias, y); break;
+        case 1: small_batch_rows<K, N, 1, Weights>(x, w, bias, y); break;
+        default: break;
+    }
 }
 
 }  // namespace detail
@@ -79,14 +104,7 @@ inline void small_batch_rows(const float* x, const float* w, const float* bias, 
 // y[r, :] = x[r, :] W + bias for r < n, n <= small_batch_max_rows; x is n x K, y n x N, both dense.
 template <std::size_t K, std::size_t N>
 inline void small_batch_affine(const float* x, std::size_t n, const float* w, const float* bias, float* y) noexcept {
-    constexpr std::size_t R = detail::small_batch_rows_per_pass;
-    for (; n >= R; n -= R, x += R * K, y += R * N) detail::small_batch_rows<K, N, R>(x, w, bias, y);
-    switch (n) {
-        case 3: detail::small_batch_rows<K, N, 3>(x, w, bias, y); break;
-        case 2: detail::small_batch_rows<K, N, 2>(x, w, bias, y); break;
-        case 1: detail::small_batch_rows<K, N, 1>(x, w, bias, y); break;
-        default: break;
-    }
+    detail::small_batch_affine_rows<K, N, detail::FloatWeights>(x, n, w, bias, y);
 }
 
 }  // namespace ctnn::kernels
