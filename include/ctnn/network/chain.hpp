@@ -250,7 +250,8 @@ public:
             output_gradient_.resize(max_batch * output_shape::size);
         }
         std::size_t max_batch() const noexcept { return max_batch_; }
-        // Output of layer I for the last forward pass (an absorbed activation shows its input).
+        // Output of layer I for the last forward pass (an absorbed activation shows its input; a producer that a
+        // pooling absorbed, producer_absorbed<I>, keeps nothing here when the pass ran fused).
         template <std::size_t I>
         std::span<const float> activation(std::size_t n) const noexcept {
             return {activations_[output_owner[I]].data(), n * layer_type<I>::output_shape::size};
