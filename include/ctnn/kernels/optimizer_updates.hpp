@@ -22,15 +22,6 @@ template <class Body>
 inline void for_each_vector(std::size_t n, Body&& body) noexcept {
     for (std::size_t i = 0; i < n; i += lanes) body(i, n - i < lanes ? n - i : lanes);
 }
-inline vec load_some(const float* p, std::size_t count) noexcept {
-    return count == lanes ? vec::load_unaligned(p) : load_partial(p, count);
-}
-inline void store_some(const vec& v, float* p, std::size_t count) noexcept {
-    if (count == lanes)
-        v.store_unaligned(p);
-    else
-        store_partial(v, p, count);
-}
 
 }  // namespace detail
 

@@ -26,9 +26,7 @@ inline constexpr std::size_t small_batch_block_vectors = lanes == 16 ? 4 : 2;
 // How a kernel reads its weights: `count` (<= lanes) of them at p as a vector, zeros past count.
 struct FloatWeights {
     using value_type = float;
-    static vec load(const float* p, std::size_t count) noexcept {
-        return count == lanes ? vec::load_unaligned(p) : load_partial(p, count);
-    }
+    static vec load(const float* p, std::size_t count) noexcept { return load_some(p, count); }
 };
 
 // Columns [j0, j0 + V * lanes) of R rows; `last` floats of the final vector are real (the rest of W's row
@@ -42,7 +40,7 @@ inline void small_batch_block(const float* x, std::size_t ldx, const typename We
     vec b[V];
 #pragma GCC unroll 8
     for (std::size_t v = 0; v < V; ++v)
-        b[v] = bias == nullptr ? vec(0.0f) : FloatWeights::load(bias + v * lanes, v + 1 < V ? lanes : last);
+        b[v] = bias == nullptr ? vec(0.0f) : load_some(bias + v * lanes, v + 1 < V ? lanes : last);
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
@@ -61,13 +59,7 @@ inline void small_batch_block(const float* x, std::size_t ldx, const typename We
 #pragma GCC unroll 8
     for (std::size_t r = 0; r < R; ++r)
 #pragma GCC unroll 8
-        for (std::size_t v = 0; v < V; ++v) {
-            float* out = y + r * ldy + v * lanes;
-            if (v + 1 < V || last == lanes)
-                acc[r][v].store_unaligned(out);
-            else
-                store_partial(acc[r][v], out, last);
-        }
+        for (std::size_t v = 0; v < V; ++v) store_some(acc[r][v], y + r * ldy + v * lanes, v + 1 < V ? lanes : last);
 }
 
 // All N columns of R rows: full blocks, then the remaining whole vectors one at a time, then a partial one.

@@ -53,6 +53,17 @@ inline void store_partial(const vec& v, float* p, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n && i < lanes; ++i) p[i] = tmp[i];
 }
 
+// count <= lanes floats at p: a whole vector when count == lanes, else the partial forms above.
+inline vec load_some(const float* p, std::size_t count) noexcept {
+    return count == lanes ? vec::load_unaligned(p) : load_partial(p, count);
+}
+inline void store_some(const vec& v, float* p, std::size_t count) noexcept {
+    if (count == lanes)
+        v.store_unaligned(p);
+    else
+        store_partial(v, p, count);
+}
+
 // Horizontal maximum (xsimd 8.1 has no reduce_max).
 inline float hmax(const vec& v) noexcept {
     alignas(64) float tmp[lanes];
