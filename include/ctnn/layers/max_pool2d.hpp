@@ -64,21 +64,12 @@ struct MaxPool2D {
         // instead of making a pass of their own over the batch.
         template <Activation A>
         void forward_then(const float* x, float* y, std::size_t n, workspace& ws) const noexcept {
-            constexpr std::size_t in = input_shape::size, out = output_shape::size;
-            for (std::size_t b = 0; b < n; ++b) {
-                kernels::max_pool2d(geometry, x + b * in, y + b * out, ws.argmax.data() + b * out, 1);
-                A::apply(y + b * out, y + b * out, out);
-            }
+            for (std::size_t b = 0; b < n; ++b) pool_image_then<A>(x + b * input_shape::size, y, b, ws);
         }
         template <Activation A>
         void backward_then(const float* y, const float* dy, float* dx, std::size_t n, workspace& ws) noexcept {
             if (dx == nullptr) return;
-            constexpr std::size_t in = input_shape::size, out = output_shape::size;
-            for (std::size_t b = 0; b < n; ++b) {
-                A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
-                kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data() + b * out,
-                                             dx + b * in, 1);
-            }
+            for (std::size_t b = 0; b < n; ++b) unpool_image_after<A>(y, dy, b, dx + b * input_shape::size, ws);
         }
 
         // AbsorbsProducer: the sample-separable producer P (a Conv2D), the activation A and this pooling, image by
@@ -87,27 +78,40 @@ struct MaxPool2D {
         template <class P, Activation A>
         void forward_after(const P& producer, typename P::workspace& producer_ws, const float* x, float* y,
                            std::size_t n, workspace& ws, Pass pass) const {
-            constexpr std::size_t out = output_shape::size, px = P::input_shape::size;
             for (std::size_t b = 0; b < n; ++b) {
-                producer.forward(x + b * px, ws.produced.data(), 1, producer_ws, pass);
-                kernels::max_pool2d(geometry, ws.produced.data(), y + b * out, ws.argmax.data() + b * out, 1);
-                A::apply(y + b * out, y + b * out, out);
+                producer.forward(x + b * P::input_shape::size, ws.produced.data(), 1, producer_ws, pass);
+                pool_image_then<A>(ws.produced.data(), y, b, ws);
             }
         }
         template <class P, Activation A>
         void backward_after(P& producer, typename P::workspace& producer_ws, const float* x, const float* y,
                             const float* dy, float* dx, std::size_t n, workspace& ws, GradientTarget target) {
-            constexpr std::size_t out = output_shape::size, px = P::input_shape::size;
+            constexpr std::size_t px = P::input_shape::size;
             for (std::size_t b = 0; b < n; ++b) {
-                A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
-                kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data() + b * out,
-                                             ws.produced_gradient.data(), 1);
+                unpool_image_after<A>(y, dy, b, ws.produced_gradient.data(), ws);
                 // The first image writes the producer's gradients as the target says, the others add to them.
                 const GradientTarget image_target = b == 0 ? target : GradientTarget{target.destination,
                                                                                      GradientUpdate::accumulate};
                 producer.backward(x + b * px, nullptr, ws.produced_gradient.data(), dx ? dx + b * px : nullptr, 1,
                                   producer_ws, image_target);
             }
+        }
+
+    private:
+        // Image b: y[b] = A(max over the windows of `image`), its argmax recorded.
+        template <Activation A>
+        void pool_image_then(const float* image, float* y, std::size_t b, workspace& ws) const noexcept {
+            constexpr std::size_t out = output_shape::size;
+            kernels::max_pool2d(geometry, image, y + b * out, ws.argmax.data() + b * out, 1);
+            A::apply(y + b * out, y + b * out, out);
+        }
+        // Image b's input gradient (dx_image) from the gradient dy[b] of A(max(...)), whose output is y[b].
+        template <Activation A>
+        void unpool_image_after(const float* y, const float* dy, std::size_t b, float* dx_image,
+                                workspace& ws) noexcept {
+            constexpr std::size_t out = output_shape::size;
+            A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
+            kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data() + b * out, dx_image, 1);
         }
     };
 };
