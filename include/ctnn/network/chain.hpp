@@ -302,30 +302,23 @@ public:
         for_each_index([&](auto i) {
             if constexpr (i < First || i >= End) {
                 return;
-            } else if constexpr (producer_absorbed<i> && i + 2 < End) {
-                // Its consumer runs it; `in` stays its input. Unfused, it runs here.
-                if (!fuse_producers) {
-                    std::get<i>(layers).forward(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_),
-                                                pass);
-                    in = ws.activations_[i].data();
-                }
-            } else if constexpr (absorbs_producer<i> && i - 2 >= First) {
-                using A = typename layer_type<i - 1>::activation;
-                using P = layer_type<i - 2>;
-                auto& layer = std::get<i>(layers);
-                if (fuse_producers)
-                    layer.template forward_after<P, A>(std::get<i - 2>(layers), std::get<i - 2>(ws.layer_workspaces_), in,
-                                                       ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_),
-                                                       pass);
-                else
-                    layer.template forward_then<A>(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_));
-                in = ws.activations_[i].data();
             } else if constexpr (absorbs_previous_activation<i>) {
                 using A = typename layer_type<i - 1>::activation;
-                std::get<i>(layers).template forward_then<A>(in, ws.activations_[i].data(), n,
-                                                             std::get<i>(ws.layer_workspaces_));
-                in = ws.activations_[i].data();
+                auto& layer = std::get<i>(layers);
+                auto& layer_ws = std::get<i>(ws.layer_workspaces_);
+                float* out = ws.activations_[i].data();
+                if constexpr (absorbs_producer<i> && i - 2 >= First)  // `in` is the producer's input
+                    if (fuse_producers) {
+                        layer.template forward_after<layer_type<i - 2>, A>(
+                            std::get<i - 2>(layers), std::get<i - 2>(ws.layer_workspaces_), in, out, n, layer_ws, pass);
+                        in = out;
+                        return;
+                    }
+                layer.template forward_then<A>(in, out, n, layer_ws);
+                in = out;
             } else if constexpr (!shares_input_buffer<i>) {
+                if constexpr (producer_absorbed<i> && i + 2 < End)
+                    if (fuse_producers) return;  // its consumer runs it; `in` stays its input
                 std::get<i>(layers).forward(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_), pass);
                 in = ws.activations_[i].data();
             }
@@ -344,14 +337,13 @@ public:
                                         Workspace& ws, std::size_t last, float* grad_input, GradientTarget target) {
         const float* dy = grad_output;
         const bool fuse_producers = kernels_run_serially();
-        bool producer_done = false;  // the consumer just ran the layer two below it
         for_each_index_reversed([&](auto i) {
             if constexpr (i < Lowest) return;
             if (i > last) return;
             if (grad_input == nullptr && i < first_trainable_layer) return;
             if constexpr (shares_input_buffer<i>) return;  // its input gradient is dy itself, in place
             if constexpr (producer_absorbed<i>)
-                if (producer_done) return;
+                if (fuse_producers && i + 2 <= last) return;  // its consumer, two above, ran it
             const float* y_i = ws.activations_[output_owner[i]].data();
             auto& layer = std::get<i>(layers);
             if constexpr (absorbs_producer<i> && i - 2 >= Lowest) {
@@ -366,7 +358,6 @@ public:
                     layer.template backward_after<layer_type<p>, A>(
                         std::get<p>(layers), std::get<p>(ws.layer_workspaces_), x_p, y_i, dy, dx, n,
                         std::get<i>(ws.layer_workspaces_), target.shifted(parameter_offsets[p]));
-                    producer_done = true;
                     dy = dx;
                     return;
                 }
