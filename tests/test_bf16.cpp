@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -103,4 +104,19 @@ TEST_CASE("Bf16Inference: the network with its Dense weights rounded, and the sa
     CHECK_THROWS_WITH_AS(bf16.forward(data.images.data(), 17, ws),
                          "Bf16Inference::forward: batch of 17 samples, the workspace holds 1..16",
                          std::invalid_argument);
+}
+
+TEST_CASE("predict with Bf16Inference: the argmax of its outputs, in batches of the workspace") {
+    auto net = std::make_unique<SmallCnn>(seed(7), 16);
+    const Bf16Inference<SmallCnn> bf16(*net);
+    constexpr std::size_t n = 11;
+    const auto data = testing::blobs(n, 12, 10, 8);
+    SmallCnn::Workspace small(4), whole(n);  // 4: three batches, the last of 3
+    std::vector<std::uint8_t> labels(n, 255);
+    predict(bf16, small, data.images.data(), n, labels.data());
+    const std::span<const float> out = bf16.forward(data.images.data(), n, whole);
+    for (std::size_t i = 0; i < n; ++i) {
+        const float* row = out.data() + i * 10;
+        CHECK(labels[i] == static_cast<std::uint8_t>(std::max_element(row, row + 10) - row));
+    }
 }

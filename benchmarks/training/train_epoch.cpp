@@ -53,24 +53,6 @@ struct Result {
     std::size_t same_in_bf16 = 0;       // test predictions the bf16 weights leave unchanged
 };
 
-// Predictions of the network with its Dense weights in bf16, in batches of its max_batch.
-template <class Net>
-std::vector<std::uint8_t> predict_bf16(Net& net, const data::Dataset& d) {
-    const Bf16Inference<Net> bf16(net);
-    typename Net::Workspace ws(net.max_batch());
-    constexpr std::size_t classes = Net::output_shape::size;
-    std::vector<std::uint8_t> labels(d.size());
-    for (std::size_t first = 0; first < d.size(); first += net.max_batch()) {
-        const std::size_t count = std::min(net.max_batch(), d.size() - first);
-        const std::span<const float> out = bf16.forward(d.images.data() + first * d.sample_size(), count, ws);
-        for (std::size_t r = 0; r < count; ++r) {
-            const float* row = out.data() + r * classes;
-            labels[first + r] = static_cast<std::uint8_t>(std::max_element(row, row + classes) - row);
-        }
-    }
-    return labels;
-}
-
 Options parse(int argc, char** argv) {
     Options o;
     examples::CommandLine cli("ctnn_train_bench",
@@ -118,7 +100,9 @@ Result run(const std::string& model, int threads, const data::TrainTest& mnist, 
     predict(*net, mnist.test.images.data(), mnist.test.size(), before.data());
     predict(*loaded, mnist.test.images.data(), mnist.test.size(), after.data());
     for (std::size_t i = 0; i < before.size(); ++i) r.same_after_reload += before[i] == after[i];
-    const std::vector<std::uint8_t> in_bf16 = predict_bf16(*net, mnist.test);
+    std::vector<std::uint8_t> in_bf16(mnist.test.size());
+    typename Net::Workspace bf16_ws(net->max_batch());
+    predict(Bf16Inference<Net>(*net), bf16_ws, mnist.test.images.data(), mnist.test.size(), in_bf16.data());
     std::size_t correct = 0;
     for (std::size_t i = 0; i < in_bf16.size(); ++i) {
         r.same_in_bf16 += in_bf16[i] == before[i];

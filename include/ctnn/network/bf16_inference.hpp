@@ -36,7 +36,7 @@ public:
 
     explicit Bf16Inference(Net& net) : net_(&net) {
         net.visit_parameters([&](std::size_t layer, const ParameterView& p) {
-            if (!weights_[layer].empty() || !converts(layer)) return;  // the first tensor is W
+            if (!weights_[layer].empty() || !converted[layer]) return;  // the first tensor is W
             weights_[layer].resize(p.value.size());
             for (std::size_t i = 0; i < p.value.size(); ++i) weights_[layer][i] = kernels::to_bf16(p.value[i]);
         });
@@ -61,7 +61,6 @@ private:
         return std::array<bool, layer_count>{in_bf16<I>...};
     }
     (std::make_index_sequence<layer_count>{});
-    static constexpr bool converts(std::size_t layer) noexcept { return converted[layer]; }
 
     template <std::size_t I>
     const float* forward_layer(const float* in, std::size_t n, Workspace& ws) const {

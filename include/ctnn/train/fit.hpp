@@ -20,6 +20,7 @@
 #include "ctnn/core/random.hpp"
 #include "ctnn/data/dataset.hpp"
 #include "ctnn/layers/layer.hpp"
+#include "ctnn/network/bf16_inference.hpp"
 #include "ctnn/train/loss.hpp"
 #include "ctnn/train/metrics.hpp"
 #include "ctnn/train/non_finite_loss.hpp"
@@ -217,19 +218,37 @@ Prediction<Net::output_shape::size> predict(Net& net, std::span<const float> sam
     return predict(std::as_const(net), sample, net.workspace());
 }
 
-// Predicted classes of n samples, written to labels.
-template <class Net>
-void predict(Net& net, const float* samples, std::size_t n, std::uint8_t* labels) {
+namespace detail {
+// labels[i] = the class with the largest output for sample i < n, forward(x, count) giving the outputs of count
+// samples at x, called on batches of up to `batch`.
+template <class Net, class Forward>
+void predict_in_batches(Forward&& forward, const float* samples, std::size_t n, std::size_t batch,
+                        std::uint8_t* labels) {
     constexpr std::size_t classes = Net::output_shape::size;
-    for (std::size_t first = 0; first < n; first += net.max_batch()) {
-        const std::size_t count = std::min(net.max_batch(), n - first);
-        const std::span<const float> output = net.forward(samples + first * Net::input_shape::size, count,
-                                                          net.workspace(), Pass::inference);
+    for (std::size_t first = 0; first < n; first += batch) {
+        const std::size_t count = std::min(batch, n - first);
+        const std::span<const float> output = forward(samples + first * Net::input_shape::size, count);
         for (std::size_t r = 0; r < count; ++r) {
             const float* row = output.data() + r * classes;
             labels[first + r] = static_cast<std::uint8_t>(std::max_element(row, row + classes) - row);
         }
     }
+}
+}  // namespace detail
+
+// Predicted classes of n samples, written to labels.
+template <class Net>
+void predict(Net& net, const float* samples, std::size_t n, std::uint8_t* labels) {
+    detail::predict_in_batches<Net>(
+        [&](const float* x, std::size_t count) { return net.forward(x, count, net.workspace(), Pass::inference); },
+        samples, n, net.max_batch(), labels);
+}
+// The same with the network's Dense weights in bf16 (network/bf16_inference.hpp), in batches of ws.max_batch().
+template <class Net>
+void predict(const Bf16Inference<Net>& model, typename Net::Workspace& ws, const float* samples, std::size_t n,
+             std::uint8_t* labels) {
+    detail::predict_in_batches<Net>([&](const float* x, std::size_t count) { return model.forward(x, count, ws); },
+                                    samples, n, ws.max_batch(), labels);
 }
 
 }  // namespace ctnn
