@@ -23,8 +23,7 @@ void adam_update(benchmark::State& state) {
         ctnn::kernels::adam_update(w.data(), g.data(), m.data(), v.data(), weights, 1e-3f, 0.9f, 0.999f, 1e-7f);
         benchmark::DoNotOptimize(w.data());
     }
-    state.counters["GB/s"] = benchmark::Counter(7.0 * weights * sizeof(float), benchmark::Counter::kIsIterationInvariantRate,
-                                                benchmark::Counter::kIs1024);
+    ctnn::bench::set_bandwidth(state, 7.0 * weights * sizeof(float));
 }
 
 }  // namespace

@@ -17,11 +17,6 @@ namespace {
 using ctnn::kernels::detail::vec;
 constexpr std::size_t lanes = vec::size;
 
-void set_bandwidth(benchmark::State& state, std::size_t bytes) {
-    state.counters["GB/s"] = benchmark::Counter(static_cast<double>(bytes), benchmark::Counter::kIsIterationInvariantRate,
-                                                benchmark::Counter::kIs1000);
-}
-
 void stream_read(benchmark::State& state) {
     const std::size_t floats = static_cast<std::size_t>(state.range(0)) / sizeof(float);
     const ctnn::Buffer data = ctnn::bench::random_buffer(floats, 1);
@@ -32,7 +27,7 @@ void stream_read(benchmark::State& state) {
         for (std::size_t a = 1; a < 8; ++a) acc[0] += acc[a];
         benchmark::DoNotOptimize(acc[0]);
     }
-    set_bandwidth(state, floats * sizeof(float));
+    ctnn::bench::set_bandwidth(state, static_cast<double>(floats * sizeof(float)));
 }
 BENCHMARK(stream_read)->Name("stream_read/64KB")->Arg(64 << 10);
 BENCHMARK(stream_read)->Name("stream_read/2.77MB")->Arg(5408 * 128 * 4);
@@ -48,7 +43,7 @@ void dense_batch1(benchmark::State& state) {
         benchmark::DoNotOptimize(y.data());
         benchmark::ClobberMemory();
     }
-    set_bandwidth(state, in * out * sizeof(float));
+    ctnn::bench::set_bandwidth(state, static_cast<double>(in * out * sizeof(float)));
     ctnn::bench::set_gflops(state, 2.0 * in * out);
 }
 BENCHMARK(dense_batch1)->Name("dense_forward/5408/128/batch:1");
