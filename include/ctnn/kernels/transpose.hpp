@@ -8,6 +8,8 @@
 
 #include "ctnn/kernels/gemm.hpp"
 
+#include "ctnn/kernels/detail/warnings_push.hpp"
+
 namespace ctnn::kernels {
 
 inline void transpose(const float* src, std::size_t rows, std::size_t cols, std::size_t ld_src, float* dst,
@@ -38,3 +40,5 @@ inline void transpose(const float* src, std::size_t rows, std::size_t cols, std:
 }
 
 }  // namespace ctnn::kernels
+
+#include "ctnn/kernels/detail/warnings_pop.hpp"
