@@ -63,8 +63,9 @@ void print_table(const char* title) {
         "|---|---|---:|---:|---:|\n",
         title);
     const auto names = Net::layer_names();
-    // What a forward pass keeps per image: a layer that shares the buffer before it (Flatten, or a ReLU that
-    // the max-pooling after it runs on its own output) stores nothing of its own.
+    // What a forward pass keeps per image: a layer that shares the buffer before it (Flatten, a ReLU that the
+    // max-pooling after it runs on its own output, or one that the layer before it runs in its epilogue) stores
+    // nothing of its own.
     const std::size_t stored = [&]<std::size_t... I>(std::index_sequence<I...>) {
         return ((Net::template shares_input_buffer<I> ? 0 : Net::summary_rows[I].output_bytes) + ... + 0);
     }

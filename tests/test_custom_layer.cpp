@@ -93,7 +93,8 @@ static_assert(Net::parameter_count == (9 * 4 + 4) + 4 + (36 * 3 + 3));
 // The declared capability takes effect: the leaky ReLU runs inside the pooling and stores no output.
 static_assert(Net::shares_input_buffer<2>);
 using NegateNet = Sequential<Input<8, 8, 1>, Conv2D<3, 3, 1, 4>, user::Negate, MaxPool2D<2>, Flatten, Dense<36, 3>>;
-static_assert(!NegateNet::shares_input_buffer<1>);  // not non-decreasing: runs on its own
+// Not non-decreasing: the pooling does not absorb it; the convolution before it runs it in its epilogue instead.
+static_assert(!NegateNet::chain::activation_absorbed_by_next<1> && NegateNet::chain::activation_fused_into_previous<1>);
 }  // namespace
 
 TEST_CASE("a user-written trainable layer passes the generic gradient check, alone and in a network") {

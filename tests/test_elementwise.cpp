@@ -76,6 +76,30 @@ TEST_CASE("add_bias, sum_rows and multiply") {
         }
 }
 
+// The activation's derivative and the column sums in one pass: the bits of relu_backward, then sum_rows.
+TEST_CASE("activation_backward_and_column_sums is relu_backward then sum_rows, bit for bit") {
+    struct Relu {
+        static void apply_backward(const float* y, const float* dy, float* dx, std::size_t count) noexcept {
+            k::relu_backward(y, dy, dx, count);
+        }
+    };
+    for (std::size_t rows : {1, 7, 32})
+        for (std::size_t cols : {1, 10, 31, 33, 128, 127})
+            for (bool acc : {false, true}) {
+                auto y = random_vector(rows * cols, 7);
+                for (std::size_t i = 0; i < y.size(); i += 3) y[i] = 0.0f;  // some outputs at ReLU's zero
+                const auto dy = random_vector(rows * cols, 8);
+                std::vector<float> dz(rows * cols), want_dz(rows * cols), sums(cols, 0.5f), want(cols, 0.5f);
+                k::activation_backward_and_column_sums<Relu>(y.data(), dy.data(), dz.data(), rows, cols, sums.data(),
+                                                             acc);
+                k::relu_backward(y.data(), dy.data(), want_dz.data(), rows * cols);
+                k::sum_rows(want_dz.data(), rows, cols, want.data(), acc);
+                INFO("rows=" << rows << " cols=" << cols << " acc=" << acc);
+                CHECK(dz == want_dz);
+                CHECK(sums == want);
+            }
+}
+
 TEST_CASE("softmax_rows and its backward match the reference") {
     for (std::size_t rows : {1, 3})
         for (std::size_t cols : {1, 7, 10, 31, 33, 127}) {

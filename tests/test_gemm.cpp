@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "ctnn/core/parallel.hpp"
+#include "ctnn/kernels/elementwise.hpp"
 #include "reference_kernels.hpp"
 
 using ctnn::kernels::gemm;
@@ -135,4 +136,45 @@ TEST_CASE("gemm: rows of B read in place and rows of B packed are bitwise equal"
         gemm(xa, Trans::no, small, n, k, a_small.data(), lda_small, b.data(), n, c_small.data(), n);
         CHECK(std::equal(c_small.begin(), c_small.end(), c_big.begin()));
     }
+}
+
+// The epilogue runs once on every element of C, after that element's last k block, with its column: the bias
+// and ReLU done there give the bits of the product followed by add_bias and relu, on 1 and 2 threads, on the
+// packed and the in-place B paths, ragged tiles and several k blocks included.
+TEST_CASE("gemm epilogue: every element once, complete, with its column") {
+    const std::tuple<std::size_t, std::size_t, std::size_t> shapes[] = {
+        {1, 5, 3}, {7, 40, 500}, {33, 600, 20}, {32, 128, 900}, {64, 256, 300}, {100, 16, 1}};
+    for (auto [m, n, k] : shapes)
+        for (bool ta : {false, true})
+            for (bool tb : {false, true})
+                for (int threads : {1, 2}) {
+                    const auto a = ctnn::reference::random_vector(m * k, 21);
+                    const auto b = ctnn::reference::random_vector(k * n, 22);
+                    const auto bias = ctnn::reference::random_vector(n, 23);
+                    const Trans xa = ta ? Trans::yes : Trans::no, xb = tb ? Trans::yes : Trans::no;
+                    const std::size_t lda = ta ? m : k, ldb = tb ? k : n;
+                    ctnn::set_num_threads(threads);
+                    std::vector<float> plain(m * n), fused(m * n);
+                    std::vector<int> visits(m * n, 0);
+                    gemm(xa, xb, m, n, k, a.data(), lda, b.data(), ldb, plain.data(), n);
+                    ctnn::kernels::add_bias(plain.data(), bias.data(), m, n);
+                    ctnn::kernels::relu(plain.data(), plain.data(), m * n);
+                    float* base = fused.data();
+                    gemm(xa, xb, m, n, k, a.data(), lda, b.data(), ldb, fused.data(), n, false,
+                         [&](float* c, std::size_t ldc, std::size_t rows, std::size_t col, std::size_t cols) {
+                             const std::size_t row0 = static_cast<std::size_t>(c - base) / n;
+                             CHECK(ldc == n);
+                             CHECK(static_cast<std::size_t>(c - base) % n == col);
+                             for (std::size_t r = 0; r < rows; ++r) {
+                                 float* row = c + r * ldc;
+                                 ctnn::kernels::add_bias(row, bias.data() + col, 1, cols);
+                                 ctnn::kernels::relu(row, row, cols);
+                                 for (std::size_t j = 0; j < cols; ++j) ++visits[(row0 + r) * n + col + j];
+                             }
+                         });
+                    ctnn::set_num_threads(0);
+                    INFO("m=" << m << " n=" << n << " k=" << k << " ta=" << ta << " tb=" << tb << " threads=" << threads);
+                    CHECK(std::all_of(visits.begin(), visits.end(), [](int v) { return v == 1; }));
+                    CHECK(fused == plain);
+                }
 }

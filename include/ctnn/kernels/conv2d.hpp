@@ -263,9 +263,15 @@ inline void with_tap_tile(std::size_t p, F&& f) {
         f.template operator()<12, NV>();  // 24 accumulators: fits AVX-512's 32 registers
 }
 
+// No epilogue: the output as the products leave it.
+struct NoConvEpilogue {
+    void operator()(float* /*y*/, std::size_t /*count*/) const noexcept {}
+};
+
+template <class Epilogue = NoConvEpilogue>
 inline void conv_forward_impl(const ConvGeometry& g, std::size_t cout, const float* x, const float* w,
                               const float* bias, float* y, std::size_t batch, float* workspace,
-                              std::size_t max_threads, bool direct) noexcept {
+                              std::size_t max_threads, bool direct, const Epilogue& epilogue = {}) noexcept {
     const ConvLayout l = conv_layout(g, cout);
     const std::size_t p = g.patch_size(), npix = g.patch_count();
     if (batch == 0 || cout == 0 || npix == 0) return;
@@ -291,6 +297,7 @@ inline void conv_forward_impl(const ConvGeometry& g, std::size_t cout, const flo
                     else
                         direct_rows_forward_image<MR, NV>(g, cout, img, packed_w, padded_bias, out);
                 });
+                epilogue(out, npix * cout);
                 continue;
             }
             for (std::size_t t0 = 0; t0 < npix; t0 += l.tile_rows) {
@@ -300,6 +307,7 @@ inline void conv_forward_impl(const ConvGeometry& g, std::size_t cout, const flo
                     gemm_prepacked<MR, NV>(AMatrix{tile, p, Trans::no}, rows, cout, p, packed_w, out + t0 * cout, cout,
                                            false, padded_bias);
                 });
+                epilogue(out + t0 * cout, rows * cout);
             }
         }
     });
@@ -395,10 +403,14 @@ inline std::size_t conv2d_workspace_size(const ConvGeometry& g, std::size_t out_
 // y is NHWC [batch, OH, OW, Cout]. workspace: conv2d_workspace_size floats, 64-byte aligned.
 // Threads: ctnn::num_threads() at call time, capped by max_threads (the count the workspace was sized for;
 // 0 means num_threads(), which is right when the workspace was sized with it and the setting did not grow).
+// epilogue(y, count), when given, runs on each image's output (or each tile of it, in the im2col path) right
+// after it is computed, while it is in the core's L2: an activation that follows the convolution.
+template <class Epilogue = detail::NoConvEpilogue>
 inline void conv2d_forward(const ConvGeometry& g, std::size_t out_channels, const float* x, const float* w,
                            const float* bias, float* y, std::size_t batch, float* workspace,
-                           std::size_t max_threads = 0) noexcept {
-    detail::conv_forward_impl(g, out_channels, x, w, bias, y, batch, workspace, max_threads, detail::conv_direct(g));
+                           std::size_t max_threads = 0, const Epilogue& epilogue = {}) noexcept {
+    detail::conv_forward_impl(g, out_channels, x, w, bias, y, batch, workspace, max_threads, detail::conv_direct(g),
+                              epilogue);
 }
 
 // dw += sum over the batch of patches^T dy; db += sum of dy over pixels and images; dx (when not null) is

@@ -95,6 +95,19 @@ inline void sum_rows(const float* x, std::size_t rows, std::size_t cols, float* 
     }
 }
 
+// dz = A's derivative applied to dy (from A's output y), and sums[c] (+)= the column sums of dz, in one pass:
+// each row's dz is added while it is in L1. The sums are those of sum_rows on dz, bit for bit (rows in order,
+// each column from zero or from what sums holds).
+template <class A>
+inline void activation_backward_and_column_sums(const float* y, const float* dy, float* dz, std::size_t rows,
+                                                std::size_t cols, float* sums, bool accumulate) noexcept {
+    if (!accumulate) std::fill_n(sums, cols, 0.0f);
+    for (std::size_t r = 0; r < rows; ++r) {
+        A::apply_backward(y + r * cols, dy + r * cols, dz + r * cols, cols);
+        add_to(sums, dz + r * cols, cols);
+    }
+}
+
 // Row-wise softmax, stable (subtracts the row maximum).
 inline void softmax_rows(const float* x, float* y, std::size_t rows, std::size_t cols) noexcept {
     using detail::vec;

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 
 #include "ctnn/core/buffer.hpp"
 #include "ctnn/core/parallel.hpp"
@@ -228,12 +229,20 @@ struct BPanels {
     std::size_t row_stride(std::size_t nr) const noexcept { return ld == 0 ? nr : ld; }
 };
 
+// No epilogue: C as the products leave it.
+struct NoEpilogue {
+    void operator()(float* /*c*/, std::size_t /*ldc*/, std::size_t /*rows*/, std::size_t /*col*/,
+                    std::size_t /*cols*/) const noexcept {}
+};
+
 // C[m x nc] (+)= op(A)[m x k] * op(B)[k x nc], the panels of B as `b` says (packed by pack_b<NV*lanes> or
 // in place). init (optional): a row of round_up(nc, NR) aligned floats that C starts from instead of zero
-// (not with accumulate), e.g. a zero-padded bias.
-template <std::size_t MR, std::size_t NV>
+// (not with accumulate), e.g. a zero-padded bias. epilogue(c, ldc, rows, col, cols) runs on every tile of C
+// (rows x cols at c, column col + col0 of the caller's C) once its last k block is summed, while it is in L1.
+template <std::size_t MR, std::size_t NV, class Epilogue = NoEpilogue>
 inline void gemm_panels(const AMatrix& A, std::size_t m, std::size_t nc, std::size_t k, BPanels b, float* c,
-                        std::size_t ldc, bool accumulate, const float* init = nullptr) noexcept {
+                        std::size_t ldc, bool accumulate, const float* init = nullptr, const Epilogue& epilogue = {},
+                        std::size_t col0 = 0) noexcept {
     constexpr std::size_t nr = NV * lanes;
     const std::size_t kcb = gemm_kc(k);
     const std::size_t ncp = round_up(nc, nr);
@@ -243,6 +252,7 @@ inline void gemm_panels(const AMatrix& A, std::size_t m, std::size_t nc, std::si
     for (std::size_t p0 = 0; p0 < k; p0 += kcb) {
         const std::size_t kc = std::min(kcb, k - p0);
         const bool load_c = accumulate || p0 > 0;
+        const bool last_block = p0 + kc == k;
         const float* start = load_c ? nullptr : init;
         for (std::size_t i0 = 0; i0 < m; i0 += gemm_mc) {
             const std::size_t mc = std::min(gemm_mc, m - i0);
@@ -279,16 +289,19 @@ inline void gemm_panels(const AMatrix& A, std::size_t m, std::size_t nc, std::si
                                            bstride);
                     }
                     if (!full) merge_tile<nr>(ctile, mm, nn, ct, ldc, load_c);
+                    if constexpr (!std::is_same_v<Epilogue, NoEpilogue>)
+                        if (last_block) epilogue(ct, ldc, mm, col0 + jr, nn);
                 }
             }
         }
     }
 }
 
-template <std::size_t MR, std::size_t NV>
+template <std::size_t MR, std::size_t NV, class Epilogue = NoEpilogue>
 inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std::size_t k, const float* pb,
-                           float* c, std::size_t ldc, bool accumulate, const float* init = nullptr) noexcept {
-    gemm_panels<MR, NV>(A, m, nc, k, BPanels{pb, 0}, c, ldc, accumulate, init);
+                           float* c, std::size_t ldc, bool accumulate, const float* init = nullptr,
+                           const Epilogue& epilogue = {}, std::size_t col0 = 0) noexcept {
+    gemm_panels<MR, NV>(A, m, nc, k, BPanels{pb, 0}, c, ldc, accumulate, init, epilogue, col0);
 }
 
 // Up to this many rows of A, a B that need not be transposed is read in place: a packed panel would serve
@@ -297,13 +310,14 @@ inline void gemm_prepacked(const AMatrix& A, std::size_t m, std::size_t nc, std:
 // m = 16: 141 -> 187, m = 32: 169 -> 191, m = 64: 187 -> 190, m = 128: 207 -> 176. Both sum in the same order.
 inline constexpr std::size_t gemm_direct_b_max_m = 32;
 
-template <std::size_t MR, std::size_t NV>
+template <std::size_t MR, std::size_t NV, class Epilogue>
 inline void gemm_serial_tiled(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std::size_t k,
                               const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c,
-                              std::size_t ldc, bool accumulate) {
+                              std::size_t ldc, bool accumulate, const Epilogue& epilogue, std::size_t col0) {
     constexpr std::size_t nr = NV * lanes;
     if (trans_b == Trans::no && n % nr == 0 && m <= gemm_direct_b_max_m) {
-        gemm_panels<MR, NV>(AMatrix{a, lda, trans_a}, m, n, k, BPanels{b, ldb}, c, ldc, accumulate);
+        gemm_panels<MR, NV>(AMatrix{a, lda, trans_a}, m, n, k, BPanels{b, ldb}, c, ldc, accumulate, nullptr, epilogue,
+                            col0);
         return;
     }
     const std::size_t nc_max = std::min(gemm_nc, round_up(n, nr));
@@ -311,7 +325,8 @@ inline void gemm_serial_tiled(Trans trans_a, Trans trans_b, std::size_t m, std::
     for (std::size_t j0 = 0; j0 < n; j0 += gemm_nc) {
         const std::size_t nc = std::min(gemm_nc, n - j0);
         pack_b<nr>(trans_b, b, ldb, k, j0, nc, pb);
-        gemm_prepacked<MR, NV>(AMatrix{a, lda, trans_a}, m, nc, k, pb, c + j0, ldc, accumulate);
+        gemm_prepacked<MR, NV>(AMatrix{a, lda, trans_a}, m, nc, k, pb, c + j0, ldc, accumulate, nullptr, epilogue,
+                               col0 + j0);
     }
 }
 
@@ -322,19 +337,23 @@ enum class GemmKernel { narrow, wide };
 
 inline GemmKernel gemm_kernel_for(std::size_t n) noexcept { return n <= lanes ? GemmKernel::narrow : GemmKernel::wide; }
 
+template <class Epilogue = NoEpilogue>
 inline void gemm_serial(GemmKernel kernel, Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std::size_t k,
                         const float* a, std::size_t lda, const float* b, std::size_t ldb, float* c, std::size_t ldc,
-                        bool accumulate) {
+                        bool accumulate, const Epilogue& epilogue = {}, std::size_t col0 = 0) {
     if (m == 0 || n == 0) return;
     if (k == 0) {
         if (!accumulate)
             for (std::size_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+        epilogue(c, ldc, m, col0, n);
         return;
     }
     if (kernel == GemmKernel::narrow)
-        gemm_serial_tiled<gemm_mr_narrow, 1>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        gemm_serial_tiled<gemm_mr_narrow, 1>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue,
+                                             col0);
     else
-        gemm_serial_tiled<gemm_mr_wide, 2>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        gemm_serial_tiled<gemm_mr_wide, 2>(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue,
+                                           col0);
 }
 
 // Below this many multiply-adds a second thread costs more than it saves. 4M keeps the batch-32 products of
@@ -347,14 +366,19 @@ inline constexpr std::size_t gemm_parallel_min_madds = std::size_t{1} << 22;
 // op(A) is A (m x k, leading dimension lda) or A^T with A stored k x m; likewise op(B).
 // accumulate == false overwrites C, true adds to it. Threads (ctnn::num_threads()) split C into panels of
 // whole register tiles, so every element is summed in the same order for any thread count.
+// epilogue(c, ldc, rows, col, cols), when given, runs once on every block of C (rows x cols at c, starting at
+// column col) after its sum is complete, each block while it is in L1 (Dense's bias and activation): every
+// element of C is in exactly one block, and what it does to one element must depend on that element and its
+// column only (the blocks differ with the thread split).
+template <class Epilogue = detail::NoEpilogue>
 inline void gemm(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std::size_t k, const float* a,
-                 std::size_t lda, const float* b, std::size_t ldb, float* c, std::size_t ldc,
-                 bool accumulate = false) noexcept {
+                 std::size_t lda, const float* b, std::size_t ldb, float* c, std::size_t ldc, bool accumulate = false,
+                 const Epilogue& epilogue = {}) noexcept {
     using namespace detail;
     const GemmKernel kernel = gemm_kernel_for(n);
     const std::size_t madds = m * n * k;
     if (madds < gemm_parallel_min_madds || num_threads() <= 1) {
-        gemm_serial(kernel, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate);
+        gemm_serial(kernel, trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, accumulate, epilogue);
         return;
     }
     // Split the longer side of C; granules are whole tiles of the widest kernel.
@@ -369,11 +393,11 @@ inline void gemm(Trans trans_a, Trans trans_b, std::size_t m, std::size_t n, std
         if (by_cols) {
             const float* bs = trans_b == Trans::no ? b + r.begin : b + r.begin * ldb;
             gemm_serial(kernel, trans_a, trans_b, m, r.end - r.begin, k, a, lda, bs, ldb, c + r.begin, ldc,
-                        accumulate);
+                        accumulate, epilogue, r.begin);
         } else {
             const float* as = trans_a == Trans::no ? a + r.begin * lda : a + r.begin;
             gemm_serial(kernel, trans_a, trans_b, r.end - r.begin, n, k, as, lda, b, ldb, c + r.begin * ldc, ldc,
-                        accumulate);
+                        accumulate, epilogue);
         }
     });
 }

@@ -23,9 +23,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <ratio>
+#include <type_traits>
 
 #include "ctnn/core/buffer.hpp"
 #include "ctnn/core/tensor.hpp"
+#include "ctnn/layers/activation_epilogue.hpp"
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
@@ -64,7 +66,8 @@ struct BatchNorm {
                               static_cast<std::size_t>(Epsilon::num), static_cast<std::size_t>(Epsilon::den)>(kind);
         }
 
-        // Per-channel arrays only, nothing per sample: max_batch does not size anything.
+        // Per-channel arrays only, nothing per sample: max_batch does not size anything (a fused activation's
+        // gradient grows on first use).
         struct workspace {
             explicit workspace(std::size_t /*max_batch*/)
                 : mean(channels),
@@ -85,6 +88,7 @@ struct BatchNorm {
             // Per-call scratch: per-channel coefficients and double-precision sums.
             Buffer scale, shift, slope;
             aligned_vector<double> sum, sum_of_products;
+            detail::ActivationGradient activation;
         };
 
         Tensor<Shape<channels>> gamma{};
@@ -106,6 +110,24 @@ struct BatchNorm {
         // Pass::training normalises with the batch's statistics and keeps them in ws for backward; Pass::inference
         // with the running ones, leaving ws's training statistics as they are. y must not overlap x.
         void forward(const float* x, float* y, std::size_t n, workspace& ws, Pass pass) const noexcept {
+            forward_then<void>(x, y, n, ws, pass);
+        }
+        // FusesActivation: y = A(BatchNorm(x)), A run on each chunk of rows as it is normalised.
+        template <class A>
+        void forward_activated(const float* x, float* y, std::size_t n, workspace& ws, Pass pass) const noexcept {
+            forward_then<A>(x, y, n, ws, pass);
+        }
+        // The backward pass from the gradient with respect to A's output y.
+        template <class A>
+        void backward_activated(const float* x, const float* y, const float* dy, float* dx, std::size_t n,
+                                workspace& ws, GradientTarget target = {}) noexcept {
+            backward(x, y, ws.activation.template of<A>(y, dy, n * pixels * channels), dx, n, ws, target);
+        }
+
+    private:
+        // The forward pass, then A (none for void) on the output.
+        template <class A>
+        void forward_then(const float* x, float* y, std::size_t n, workspace& ws, Pass pass) const noexcept {
             const std::size_t rows = n * pixels;
             float* scale = ws.scale.data();
             if (pass == Pass::inference) {
@@ -114,7 +136,7 @@ struct BatchNorm {
                 for (std::size_t c = 0; c < channels; ++c)
                     scale[c] = static_cast<float>(static_cast<double>(g[c]) /
                                                   std::sqrt(static_cast<double>(var[c]) + epsilon));
-                normalize(x, y, rows, running_mean.data(), scale, beta.data());
+                normalize_then<A>(x, y, rows, running_mean.data(), scale, beta.data());
                 return;
             }
             // Two passes over the batch, both summed in double: the mean, then the squared deviations from it
@@ -137,8 +159,21 @@ struct BatchNorm {
             }
             ws.count = rows;
             ws.holds_training_statistics = true;
-            normalize(x, y, rows, ws.mean.data(), scale, beta.data());
+            normalize_then<A>(x, y, rows, ws.mean.data(), scale, beta.data());
         }
+        template <class A>
+        static void normalize_then(const float* x, float* y, std::size_t rows, const float* mean, const float* scale,
+                                   const float* shift) noexcept {
+            if constexpr (std::is_void_v<A>) {
+                normalize(x, y, rows, mean, scale, shift);
+            } else {
+                detail::produce_then_activate<A>(y, rows, channels, [&](std::size_t first, std::size_t count) {
+                    normalize(x + first * channels, y + first * channels, count, mean, scale, shift);
+                });
+            }
+        }
+
+    public:
 
         // Through the batch statistics, with xhat = (x - mean) * inv_std and m = n * pixels:
         //   dbeta = sum dy, dgamma = sum dy * xhat, dx = gamma * inv_std / m * (m dy - sum dy - xhat sum dy xhat)

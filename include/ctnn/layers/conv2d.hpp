@@ -10,6 +10,7 @@
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/core/tensor.hpp"
 #include "ctnn/kernels/conv2d.hpp"
+#include "ctnn/layers/activation_epilogue.hpp"
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
@@ -93,6 +94,7 @@ struct Conv2D {
             }
             std::size_t max_batch;
             Buffer scratch;
+            detail::ActivationGradient activation;  // FusesActivation's gradient, grown on first use
         };
 
         Tensor<Shape<patch_size, Cout>> weights{};
@@ -118,8 +120,22 @@ struct Conv2D {
             kernels::conv2d_forward(geometry, Cout, x, weights.data(), bias.data(), y, n, ws.scratch.data());
         }
 
+        // FusesActivation: y = A(conv(x)), A run on each image's output as soon as it is computed.
+        template <class A>
+        void forward_activated(const float* x, float* y, std::size_t n, workspace& ws, Pass /*pass*/) const {
+            ws.reserve_for_threads();
+            kernels::conv2d_forward(geometry, Cout, x, weights.data(), bias.data(), y, n, ws.scratch.data(), 0,
+                                    [](float* out, std::size_t count) { A::apply(out, out, count); });
+        }
+        // The backward pass from the gradient with respect to A's output y.
+        template <class A>
+        void backward_activated(const float* x, const float* y, const float* dy, float* dx, std::size_t n,
+                                workspace& ws, GradientTarget target = {}) {
+            backward(x, y, ws.activation.template of<A>(y, dy, n * output_shape::size), dx, n, ws, target);
+        }
+
         // dW += patches^T dy, db += sums of dy, dx = col2im(dy W^T) unless dx is null (the first layer's
-        // input gradient is never needed in training).
+        // input gradient is never needed in training). Never reads y.
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n, workspace& ws,
                       GradientTarget target = {}) {
             ws.reserve_for_threads();

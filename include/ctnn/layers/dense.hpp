@@ -10,6 +10,7 @@
 #include "ctnn/kernels/gemm.hpp"
 #include "ctnn/kernels/small_batch.hpp"
 #include "ctnn/kernels/transpose.hpp"
+#include "ctnn/layers/activation_epilogue.hpp"
 #include "ctnn/layers/layer.hpp"
 
 namespace ctnn {
@@ -32,7 +33,11 @@ struct Dense {
     public:
         using input_shape = InputShape;
         using output_shape = Shape<Out>;
-        using workspace = NoWorkspace;
+        // The gradient with respect to a fused activation's input (FusesActivation), grown on first use.
+        struct workspace {
+            explicit workspace(std::size_t /*max_batch*/) noexcept {}
+            detail::ActivationGradient activation;
+        };
         static constexpr std::size_t parameter_count = Dense::parameter_count;
         static constexpr std::string_view kind = "Dense";
         static constexpr std::uint64_t fingerprint = layer_fingerprint<In, Out>(kind);
@@ -68,7 +73,37 @@ struct Dense {
             finish_rows(y, n);
         }
 
-        // dW (+)= x^T dy, db (+)= column sums of dy, dx = dy W^T (skipped when dx is null).
+        // FusesActivation: y = A(x W + b). At a few rows A runs on the rows just written; a training batch adds the
+        // bias and runs A on each tile of the product as it leaves the register tiles.
+        template <class A>
+        void forward_activated(const float* x, float* y, std::size_t n, workspace& /*ws*/, Pass /*pass*/) const {
+            if (n <= kernels::small_batch_max_rows) {
+                kernels::small_batch_affine<In, Out>(x, n, weights.data(), bias.data(), y);
+                A::apply(y, y, n * Out);
+                return;
+            }
+            const float* b = bias.data();
+            kernels::gemm(kernels::Trans::no, kernels::Trans::no, n, Out, In, x, In, weights.data(), Out, y, Out,
+                          false, [b](float* c, std::size_t ldc, std::size_t rows, std::size_t col, std::size_t cols) {
+                              for (std::size_t r = 0; r < rows; ++r) {
+                                  float* row = c + r * ldc;
+                                  kernels::add_bias(row, b + col, 1, cols);
+                                  A::apply(row, row, cols);
+                              }
+                          });
+        }
+        // The same backward pass from the gradient with respect to A's output y: A's derivative and the bias
+        // gradient's column sums in one pass over dy, then the two products.
+        template <class A>
+        void backward_activated(const float* x, const float* y, const float* dy, float* dx, std::size_t n,
+                                workspace& ws, GradientTarget target = {}) {
+            float* dz = ws.activation.room(n * Out);
+            kernels::activation_backward_and_column_sums<A>(y, dy, dz, n, Out, target.at(In * Out, bias_gradient.data()),
+                                                            target.accumulates());
+            backward_rows(x, dz, dx, n, Range{0, In}, target);
+        }
+
+        // dW (+)= x^T dy, db (+)= column sums of dy, dx = dy W^T (skipped when dx is null). Never reads y.
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n, workspace& /*ws*/,
                       GradientTarget target = {}) noexcept {
             backward_rows(x, dy, dx, n, Range{0, In}, target);

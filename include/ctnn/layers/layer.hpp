@@ -58,6 +58,16 @@
 //                          a max-pooling this way (max commutes with non-decreasing functions): the activation
 //                          touches the pooled output only and its own pass disappears. Declare it only where
 //                          the identity holds: a mean does not commute with ReLU (AvgPool2D does not declare it).
+//   FusesActivation        forward_activated<A>(x, y, n, ws, pass) and backward_activated<A>(x, y, dy, dx, n, ws,
+//                          target): the layer, then the activation A that follows it in the chain, with A run in
+//                          the layer's epilogue (on each output tile or image while it is in L1 or L2) and, going
+//                          back, A's derivative taken inside the layer's backward pass (Dense: in one pass with
+//                          the column sums of its bias gradient). y is A's output
+//                          and dy the gradient with respect to it; the results are the bits of the two layers run
+//                          one after the other. The layer's own output is then never stored, so its plain backward
+//                          must not read y either (the chain may hand it A's output when only the layer's gradient
+//                          is asked for). A chain fuses every activation this way that no max-pooling after it
+//                          absorbs (Dense, Conv2D, BatchNorm, Residual declare it).
 //   SampleSeparable        static constexpr bool sample_separable = true: a forward or backward pass over n
 //                          samples gives what n passes over one sample each give, parameter gradients added in
 //                          sample order, bit for bit when the layer's kernels run on one thread; the workspace
@@ -260,6 +270,14 @@ concept AbsorbsActivation = Activation<A> &&
              typename L::workspace& ws) {
     const_layer.template forward_then<A>(x, y, n, ws);
     layer.template backward_then<A>(x, dy, dx, n, ws);
+};
+
+template <class L, class A>
+concept FusesActivation = Activation<A> &&
+    requires(const L& const_layer, L& layer, const float* x, const float* y, const float* dy, float* out, std::size_t n,
+             typename L::workspace& ws, Pass pass, GradientTarget target) {
+    const_layer.template forward_activated<A>(x, out, n, ws, pass);
+    layer.template backward_activated<A>(x, y, dy, out, n, ws, target);
 };
 
 template <class L>

@@ -10,6 +10,7 @@
 #include <type_traits>
 
 #include "ctnn/kernels/elementwise.hpp"
+#include "ctnn/layers/activation_epilogue.hpp"
 #include "ctnn/layers/layer.hpp"
 #include "ctnn/network/chain.hpp"
 
@@ -59,6 +60,7 @@ struct Residual {
                 : chain(max_batch), inner_gradient(max_batch * InputShape::size) {}
             typename inner::Workspace chain;
             Buffer inner_gradient;
+            detail::ActivationGradient activation;  // FusesActivation's gradient, grown on first use
         };
 
         typename inner::layers_type layers{};
@@ -72,7 +74,24 @@ struct Residual {
             }
         }
 
-        // dx = dy + df/dx(dy): the shortcut passes dy unchanged. Without dx, the inner layers still produce
+        // FusesActivation: y = A(f(x) + x), A run on each chunk of the sum as it is written.
+        template <class A>
+        void forward_activated(const float* x, float* y, std::size_t n, workspace& ws, Pass pass) const {
+            if constexpr (keeps_shape) {
+                const float* fx = inner::template forward_layers<0, inner::layer_count>(layers, x, n, ws.chain, pass);
+                detail::produce_then_activate<A>(y, n * InputShape::size, 1, [&](std::size_t first, std::size_t count) {
+                    kernels::add(x + first, fx + first, y + first, count);
+                });
+            }
+        }
+        // The backward pass from the gradient with respect to A's output y.
+        template <class A>
+        void backward_activated(const float* x, const float* y, const float* dy, float* dx, std::size_t n,
+                                workspace& ws, GradientTarget target = {}) {
+            backward(x, y, ws.activation.template of<A>(y, dy, n * InputShape::size), dx, n, ws, target);
+        }
+
+        // dx = dy + df/dx(dy): the shortcut passes dy unchanged. Never reads y. Without dx, the inner layers still produce
         // their parameter gradients and stop where nothing below needs a gradient.
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n, workspace& ws,
                       GradientTarget target = {}) {

@@ -159,6 +159,24 @@ public:
             return activation_absorbed_by_next<I - 1>;
     }();
 
+    // Layer I, an element-wise activation that no layer after it absorbs, directly after a layer that runs it in
+    // its epilogue (FusesActivation): the two run as one, and layer I - 1's own output is never stored. Layer
+    // I - 1 must not itself run an activation before it (a max-pooling that absorbed one).
+    template <std::size_t I>
+    static constexpr bool activation_fused_into_previous = [] {
+        if constexpr (I == 0 || I >= layer_count) {
+            return false;
+        } else if constexpr (!ElementwiseActivation<layer_type<I>> || activation_absorbed_by_next<I>) {
+            return false;
+        } else if constexpr (absorbs_previous_activation<I - 1>) {
+            return false;
+        } else {
+            return FusesActivation<layer_type<I - 1>, typename layer_type<I>::activation>;
+        }
+    }();
+    template <std::size_t I>
+    static constexpr bool fuses_next_activation = activation_fused_into_previous<I + 1>;
+
     // Layer I, sample-separable, then an activation absorbed by layer I + 2, which also absorbs producers
     // (AbsorbsProducer: a Conv2D, ReLU, MaxPool2D): when the kernels run on one thread the three run image by
     // image inside layer I + 2's passes, with the same bits as unfused, and layer I's output is not stored.
@@ -180,13 +198,14 @@ public:
             return producer_absorbed<I - 2>;
     }();
 
-    // A reshape-only layer, or an absorbed activation, shares the buffer of the layer before it.
+    // A reshape-only layer, or an absorbed or fused activation, shares the buffer of the layer before it (a fused
+    // activation's output replaces its producer's there).
     template <std::size_t I>
     static constexpr bool shares_input_buffer = [] {
         if constexpr (I == 0)
             return false;  // the chain's input belongs to the caller
         else
-            return activation_absorbed_by_next<I> || ReshapeOnly<layer_type<I>>;
+            return activation_absorbed_by_next<I> || activation_fused_into_previous<I> || ReshapeOnly<layer_type<I>>;
     }();
     // The layer whose buffer holds layer I's output.
     static constexpr std::array<std::size_t, layer_count> output_owner = []<std::size_t... I>(
@@ -250,7 +269,8 @@ public:
             output_gradient_.resize(max_batch * output_shape::size);
         }
         std::size_t max_batch() const noexcept { return max_batch_; }
-        // Output of layer I for the last forward pass (an absorbed activation shows its input; a producer that a
+        // Output of layer I for the last forward pass (an absorbed activation shows its input; a layer that fused
+        // the activation after it, fuses_next_activation<I>, shows that activation's output; a producer that a
         // pooling absorbed, producer_absorbed<I>, keeps nothing here when the pass ran fused).
         template <std::size_t I>
         std::span<const float> activation(std::size_t n) const noexcept {
@@ -316,11 +336,24 @@ public:
                     }
                 layer.template forward_then<A>(in, out, n, layer_ws);
                 in = out;
+            } else if constexpr (activation_fused_into_previous<i>) {
+                if constexpr (i - 1 >= First) return;  // its producer ran it
+                // The producer ran on its own (the range starts here): the activation runs on its output, in place
+                // when `in` is that output's buffer.
+                float* out = ws.activations_[output_owner[i]].data();
+                layer_type<i>::activation::apply(in, out, n * layer_type<i>::output_shape::size);
+                in = out;
             } else if constexpr (!shares_input_buffer<i>) {
                 if constexpr (producer_absorbed<i> && i + 2 < End)
                     if (fuse_producers) return;  // its consumer runs it; `in` stays its input
-                std::get<i>(layers).forward(in, ws.activations_[i].data(), n, std::get<i>(ws.layer_workspaces_), pass);
-                in = ws.activations_[i].data();
+                auto& layer = std::get<i>(layers);
+                auto& layer_ws = std::get<i>(ws.layer_workspaces_);
+                float* out = ws.activations_[i].data();
+                if constexpr (fuses_next_activation<i> && i + 1 < End)
+                    layer.template forward_activated<typename layer_type<i + 1>::activation>(in, out, n, layer_ws, pass);
+                else
+                    layer.forward(in, out, n, layer_ws, pass);
+                in = out;
             }
         });
         return in;
@@ -341,7 +374,10 @@ public:
             if constexpr (i < Lowest) return;
             if (i > last) return;
             if (grad_input == nullptr && i < first_trainable_layer) return;
-            if constexpr (shares_input_buffer<i>) return;  // its input gradient is dy itself, in place
+            if constexpr (activation_fused_into_previous<i>)
+                if (i - 1 >= Lowest) return;  // its producer, the layer below, runs its backward pass
+            if constexpr (shares_input_buffer<i> && !activation_fused_into_previous<i>)
+                return;  // its input gradient is dy itself, in place
             if constexpr (producer_absorbed<i>)
                 if (fuse_producers && i + 2 <= last) return;  // its consumer, two above, ran it
             const float* y_i = ws.activations_[output_owner[i]].data();
@@ -369,6 +405,14 @@ public:
             if constexpr (absorbs_previous_activation<i>) {
                 using A = typename layer_type<i - 1>::activation;
                 layer.template backward_then<A>(y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_));
+            } else if constexpr (fuses_next_activation<i>) {
+                // y_i is the activation's output; dy is the gradient with respect to it when that ran too.
+                if (i + 1 <= last)
+                    layer.template backward_activated<typename layer_type<i + 1>::activation>(
+                        x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_), target.shifted(parameter_offsets[i]));
+                else
+                    layer.backward(x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_),
+                                   target.shifted(parameter_offsets[i]));
             } else {
                 layer.backward(x_i, y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_),
                                target.shifted(parameter_offsets[i]));
