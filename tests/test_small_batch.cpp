@@ -19,10 +19,14 @@ void check_against_naive_loops() {
         ctnn::kernels::small_batch_affine<K, N>(x.data(), n, w.data(), bias.data(), y.data());
         for (std::size_t r = 0; r < n; ++r)
             for (std::size_t j = 0; j < N; ++j) {
-                double expected = bias[j];
-                for (std::size_t k = 0; k < K; ++k) expected += double(x[r * K + k]) * double(w[k * N + j]);
+                double expected = bias[j], magnitude = std::abs(bias[j]);
+                for (std::size_t k = 0; k < K; ++k) {
+                    expected += double(x[r * K + k]) * double(w[k * N + j]);
+                    magnitude += std::abs(double(x[r * K + k]) * double(w[k * N + j]));
+                }
                 CAPTURE(K); CAPTURE(N); CAPTURE(n); CAPTURE(r); CAPTURE(j);
-                CHECK(y[r * N + j] == doctest::Approx(expected).epsilon(1e-5));
+                // Relative to the result, plus a little of sum |x w| for the cancellation of long sums.
+                CHECK(std::abs(y[r * N + j] - expected) <= 1e-5 * std::abs(expected) + 1e-6 * magnitude);
             }
         CHECK(y[n * N] == 12345.0f);
     }
@@ -38,4 +42,32 @@ TEST_CASE("small_batch_affine equals naive loops for 1 to 8 rows on awkward shap
     check_against_naive_loops<5, 64>();
     check_against_naive_loops<3, 100>();
     check_against_naive_loops<2, 129>();
+    // Weights larger than a 2 MB L2: one or two rows take the whole-row blocks where the CPU's L2 is smaller.
+    check_against_naive_loops<5408, 128>();
+    check_against_naive_loops<4500, 150>();
+}
+
+// The block width changes which columns are computed together, never a sum: every width gives the same bits.
+TEST_CASE("small_batch: wide and narrow column blocks give the same bits") {
+    constexpr std::size_t K = 300, N = 150;
+    ctnn::Rng rng(17);
+    std::vector<float> w(K * N), bias(N), x(2 * K);
+    for (auto& v : w) v = rng.uniform(-1.0f, 1.0f);
+    for (auto& v : bias) v = rng.uniform(-1.0f, 1.0f);
+    for (auto& v : x) v = rng.uniform(-1.0f, 1.0f);
+    namespace d = ctnn::kernels::detail;
+    std::vector<float> narrow(2 * N), wide(2 * N);
+    d::small_batch_rows_in_blocks<K, N, 1, d::small_batch_block_vectors, d::FloatWeights>(x.data(), w.data(),
+                                                                                          bias.data(), narrow.data());
+    d::small_batch_rows_in_blocks<K, N, 1, d::small_batch_stream_vectors, d::FloatWeights>(x.data(), w.data(),
+                                                                                           bias.data(), wide.data());
+    d::small_batch_rows_in_blocks<K, N, 2, d::small_batch_block_vectors, d::FloatWeights>(x.data(), w.data(),
+                                                                                          bias.data(), narrow.data());
+    d::small_batch_rows_in_blocks<K, N, 2, d::small_batch_stream_vectors, d::FloatWeights>(x.data(), w.data(),
+                                                                                           bias.data(), wide.data());
+    CHECK(narrow == wide);
+    for (float& v : w) v = -v;  // the check can fail
+    d::small_batch_rows_in_blocks<K, N, 2, d::small_batch_stream_vectors, d::FloatWeights>(x.data(), w.data(),
+                                                                                           bias.data(), wide.data());
+    CHECK(narrow != wide);
 }

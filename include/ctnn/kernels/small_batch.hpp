@@ -10,6 +10,7 @@
 
 #include <cstddef>
 
+#include "ctnn/core/cache_sizes.hpp"
 #include "ctnn/kernels/detail/simd.hpp"
 
 namespace ctnn::kernels {
@@ -22,6 +23,13 @@ namespace detail {
 // register file (32 vector registers with AVX-512, 16 with AVX2 and SSE).
 inline constexpr std::size_t small_batch_rows_per_pass = 4;
 inline constexpr std::size_t small_batch_block_vectors = lanes == 16 ? 4 : 2;
+// For one or two rows and a W larger than the core's L2 (the seed CNN's Dense<5408,128>, 2.77 MB, streamed from
+// L3 or memory at batch 1), with 32 registers: 8 vectors, a whole 128-column row of W per k, so W is read front
+// to back in one pass instead of one strided pass per column block; the hardware prefetcher then runs ahead of
+// one stream. Where W fits L2 the narrower block was faster (docs/performance.md). Same bits either way: each sum
+// starts at its bias and runs k ascending.
+inline constexpr std::size_t small_batch_stream_vectors = lanes == 16 ? 8 : small_batch_block_vectors;
+inline constexpr std::size_t small_batch_stream_max_rows = 2;
 
 // How a kernel reads its weights: `count` (<= lanes) of them at p as a vector, zeros past count.
 struct FloatWeights {
@@ -62,11 +70,11 @@ inline void small_batch_block(const float* x, std::size_t ldx, const typename We
         for (std::size_t v = 0; v < V; ++v) store_some(acc[r][v], y + r * ldy + v * lanes, v + 1 < V ? lanes : last);
 }
 
-// All N columns of R rows: full blocks, then the remaining whole vectors one at a time, then a partial one.
-template <std::size_t K, std::size_t N, std::size_t R, class Weights>
-inline void small_batch_rows(const float* x, const typename Weights::value_type* w, const float* bias,
-                             float* y) noexcept {
-    constexpr std::size_t V = small_batch_block_vectors;
+// All N columns of R rows in blocks of V vectors: full blocks, then the remaining whole vectors one at a time,
+// then a partial one.
+template <std::size_t K, std::size_t N, std::size_t R, std::size_t V, class Weights>
+inline void small_batch_rows_in_blocks(const float* x, const typename Weights::value_type* w, const float* bias,
+                                       float* y) noexcept {
     constexpr std::size_t block = V * lanes;
     constexpr std::size_t full_blocks = N / block;
     const auto bias_at = [&](std::size_t j) { return bias == nullptr ? nullptr : bias + j; };
@@ -75,6 +83,21 @@ inline void small_batch_rows(const float* x, const typename Weights::value_type*
     std::size_t j = full_blocks * block;
     for (; j + lanes <= N; j += lanes) small_batch_block<K, R, 1, Weights>(x, K, w + j, N, bias_at(j), y + j, N, lanes);
     if (j < N) small_batch_block<K, R, 1, Weights>(x, K, w + j, N, bias_at(j), y + j, N, N - j);
+}
+
+// All N columns of R rows, in the block width for R and for where W lives.
+template <std::size_t K, std::size_t N, std::size_t R, class Weights>
+inline void small_batch_rows(const float* x, const typename Weights::value_type* w, const float* bias,
+                             float* y) noexcept {
+    if constexpr (R <= small_batch_stream_max_rows && small_batch_stream_vectors != small_batch_block_vectors &&
+                  N >= small_batch_stream_vectors * lanes) {
+        constexpr std::size_t weight_bytes = K * N * sizeof(typename Weights::value_type);
+        if (weight_bytes > cache_sizes().l2) {
+            small_batch_rows_in_blocks<K, N, R, small_batch_stream_vectors, Weights>(x, w, bias, y);
+            return;
+        }
+    }
+    small_batch_rows_in_blocks<K, N, R, small_batch_block_vectors, Weights>(x, w, bias, y);
 }
 
 // y[r, :] = x[r, :] W + bias for any n, in groups of small_batch_rows_per_pass rows.
