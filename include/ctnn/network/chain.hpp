@@ -199,23 +199,27 @@ public:
     }();
 
     // A reshape-only layer, or an absorbed or fused activation, shares the buffer of the layer before it (a fused
-    // activation's output replaces its producer's there).
+    // activation's output replaces its producer's there). A reshape-only first layer reads the chain's input in
+    // place: its output is the caller's input itself, which nothing writes.
     template <std::size_t I>
     static constexpr bool shares_input_buffer = [] {
         if constexpr (I == 0)
-            return false;  // the chain's input belongs to the caller
+            return ReshapeOnly<layer_type<0>>;
         else
             return activation_absorbed_by_next<I> || activation_fused_into_previous<I> || ReshapeOnly<layer_type<I>>;
     }();
-    // The layer whose buffer holds layer I's output.
+    // The layer whose buffer holds layer I's output (0 also when that output is the chain's input).
     static constexpr std::array<std::size_t, layer_count> output_owner = []<std::size_t... I>(
         std::index_sequence<I...>) {
         std::array<bool, layer_count> shares{shares_input_buffer<I>...};
         std::array<std::size_t, layer_count> owner{};
-        for (std::size_t i = 0; i < layer_count; ++i) owner[i] = shares[i] ? owner[i - 1] : i;
+        for (std::size_t i = 1; i < layer_count; ++i) owner[i] = shares[i] ? owner[i - 1] : i;
         return owner;
     }
     (std::make_index_sequence<layer_count>{});
+    // Whether layer I's output is the chain's input itself (a reshape-only first layer, and what shares with it).
+    template <std::size_t I>
+    static constexpr bool output_is_input = output_owner[I] == 0 && shares_input_buffer<0>;
 
     // Index of the first layer with parameters (layer_count if none): nothing below it needs a gradient.
     static constexpr std::size_t first_trainable_layer = [] {
@@ -274,12 +278,13 @@ public:
         // pooling absorbed, producer_absorbed<I>, keeps nothing here when the pass ran fused).
         template <std::size_t I>
         std::span<const float> activation(std::size_t n) const noexcept {
-            return {activations_[output_owner[I]].data(), n * layer_type<I>::output_shape::size};
+            return {output_of<I>(input_), n * layer_type<I>::output_shape::size};
         }
         // Where layer I's output goes (max_batch rows): a caller that runs layer I itself writes it there
         // before running the layers above it.
         template <std::size_t I>
         std::span<float> output_buffer() noexcept {
+            static_assert(!output_is_input<I>, "this layer's output is the chain's input itself: it has no buffer");
             return activations_[output_owner[I]];
         }
         // Scratch for the loss gradient with respect to the chain's output (max_batch rows).
@@ -291,12 +296,21 @@ public:
 
     private:
         friend LayerChain;
+        // Layer I's output after a forward pass whose chain input was x.
+        template <std::size_t I>
+        const float* output_of(const float* x) const noexcept {
+            if constexpr (output_is_input<I>)
+                return x;
+            else
+                return activations_[output_owner[I]].data();
+        }
         // One of the two input-gradient buffers: the one that does not hold `in_use`.
         float* gradient_buffer_besides(const float* in_use) noexcept {
             return in_use == gradients_[0].data() ? gradients_[1].data() : gradients_[0].data();
         }
         std::size_t max_batch_;
         std::size_t gradient_size_ = 0;
+        const float* input_ = nullptr;  // the chain's input in the last forward pass from layer 0
         std::array<Buffer, layer_count> activations_;
         std::array<Buffer, 2> gradients_;  // ping-pong between consecutive layers' input gradients
         Buffer output_gradient_;
@@ -318,6 +332,7 @@ public:
     static const float* forward_layers(const layers_type& layers, const float* in, std::size_t n, Workspace& ws,
                                        Pass pass) {
         static_assert(First <= End && End <= layer_count, "forward_layers: no such range of layers");
+        if constexpr (First == 0) ws.input_ = in;
         const bool fuse_producers = kernels_run_serially();
         for_each_index([&](auto i) {
             if constexpr (i < First || i >= End) {
@@ -376,11 +391,19 @@ public:
             if (grad_input == nullptr && i < first_trainable_layer) return;
             if constexpr (activation_fused_into_previous<i>)
                 if (i - 1 >= Lowest) return;  // its producer, the layer below, runs its backward pass
+            if constexpr (i == 0 && shares_input_buffer<0>) {
+                // A reshape of the chain's input: dy is the input gradient as it is.
+                if (grad_input != nullptr) {
+                    std::copy_n(dy, n * input_shape::size, grad_input);
+                    dy = grad_input;
+                }
+                return;
+            }
             if constexpr (shares_input_buffer<i> && !activation_fused_into_previous<i>)
                 return;  // its input gradient is dy itself, in place
             if constexpr (producer_absorbed<i>)
                 if (fuse_producers && i + 2 <= last) return;  // its consumer, two above, ran it
-            const float* y_i = ws.activations_[output_owner[i]].data();
+            const float* y_i = ws.template output_of<i>(x);
             auto& layer = std::get<i>(layers);
             if constexpr (absorbs_producer<i> && i - 2 >= Lowest) {
                 if (fuse_producers) {
@@ -389,7 +412,7 @@ public:
                     const bool needs_dx = grad_input != nullptr || p > first_trainable_layer;
                     float* dx = !needs_dx ? nullptr : p == 0 ? grad_input : ws.gradient_buffer_besides(dy);
                     const float* x_p = x;
-                    if constexpr (p > 0) x_p = ws.activations_[output_owner[p - 1]].data();
+                    if constexpr (p > 0) x_p = ws.template output_of<p - 1>(x);
                     using A = typename layer_type<i - 1>::activation;
                     layer.template backward_after<layer_type<p>, A>(
                         std::get<p>(layers), std::get<p>(ws.layer_workspaces_), x_p, y_i, dy, dx, n,
@@ -401,7 +424,7 @@ public:
             const bool needs_dx = grad_input != nullptr || i > first_trainable_layer;
             float* dx = !needs_dx ? nullptr : i == 0 ? grad_input : ws.gradient_buffer_besides(dy);
             const float* x_i = x;
-            if constexpr (i > 0) x_i = ws.activations_[output_owner[i - 1]].data();
+            if constexpr (i > 0) x_i = ws.template output_of<i - 1>(x);
             if constexpr (absorbs_previous_activation<i>) {
                 using A = typename layer_type<i - 1>::activation;
                 layer.template backward_then<A>(y_i, dy, dx, n, std::get<i>(ws.layer_workspaces_));
