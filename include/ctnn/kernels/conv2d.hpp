@@ -161,9 +161,21 @@ struct DirectImage {
                 for (std::size_t c = 0; c < g.channels; ++c)
                     tap[t++] = static_cast<std::uint32_t>(ky * row_floats + kx * g.channels + c);
     }
-    const float* pixel(const ConvGeometry& g, std::size_t index) const noexcept {
-        const std::size_t oy = index / g.out_width, ox = index % g.out_width;
-        return data + oy * g.stride * row_floats + ox * g.stride * g.channels;
+    // The first input float of output pixels first .. first + count - 1 (count <= MR) into base[0..count), and
+    // of pixel `first` into the rest: one division per tile, not one per pixel.
+    template <std::size_t MR>
+    void pixels(const ConvGeometry& g, std::size_t first, std::size_t count, const float* (&base)[MR]) const noexcept {
+        std::size_t oy = first / g.out_width, ox = first % g.out_width;
+        const std::size_t step = g.stride * g.channels, row_step = g.stride * row_floats;
+        const float* row = data + oy * row_step;
+        for (std::size_t ii = 0; ii < count; ++ii) {
+            base[ii] = row + ox * step;
+            if (++ox == g.out_width) {
+                ox = 0;
+                row += row_step;
+            }
+        }
+        for (std::size_t ii = count; ii < MR; ++ii) base[ii] = base[0];
     }
 };
 
@@ -178,7 +190,7 @@ inline void direct_forward_image(const ConvGeometry& g, std::size_t cout, const 
     a.offset = img.tap.data();
     for (std::size_t t0 = 0; t0 < npix; t0 += MR) {
         const std::size_t mm = std::min(MR, npix - t0);
-        for (std::size_t ii = 0; ii < MR; ++ii) a.base[ii] = img.pixel(g, t0 + (ii < mm ? ii : 0));
+        img.pixels(g, t0, mm, a.base);
         for (std::size_t jr = 0; jr < cout; jr += nr) {
             const std::size_t nn = std::min(nr, cout - jr);
             float* out = y + t0 * cout + jr;
@@ -202,7 +214,7 @@ inline void direct_rows_forward_image(const ConvGeometry& g, std::size_t cout, c
     const float* base[MR];
     for (std::size_t t0 = 0; t0 < npix; t0 += MR) {
         const std::size_t mm = std::min(MR, npix - t0);
-        for (std::size_t ii = 0; ii < MR; ++ii) base[ii] = img.pixel(g, t0 + (ii < mm ? ii : 0));
+        img.pixels(g, t0, mm, base);
         for (std::size_t jr = 0; jr < cout; jr += nr) {
             const std::size_t nn = std::min(nr, cout - jr);
             const bool full = mm == MR && nn == nr;
