@@ -274,7 +274,8 @@ public:
         }
         std::size_t max_batch() const noexcept { return max_batch_; }
         // Output of layer I for the last forward pass (an absorbed activation shows its input; a layer that fused
-        // the activation after it, fuses_next_activation<I>, shows that activation's output; a producer that a
+        // the activation after it, fuses_next_activation<I>, shows that activation's output; a reshape-only first
+        // layer, output_is_input<I>, the caller's input of that pass, which must still exist; a producer that a
         // pooling absorbed, producer_absorbed<I>, keeps nothing here when the pass ran fused).
         template <std::size_t I>
         std::span<const float> activation(std::size_t n) const noexcept {
