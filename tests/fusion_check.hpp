@@ -29,7 +29,8 @@ FusionPass through_network(Net& net, const data::Dataset& d, const std::vector<f
     const std::span<const float> y = net.forward(d.images.data(), n, ws, Pass::training);
     FusionPass result{bits_of(y), {}, {}};
     std::vector<float> dx(n * Net::input_shape::size);
-    net.backward(d.images.data(), dy.data(), n, ws, Net::layer_count - 1, dx.data(), nullptr, GradientUpdate::overwrite);
+    net.backward(d.images.data(), dy.data(), n, ws, Net::layer_count - 1, dx.data(), nullptr,
+                 GradientUpdate::overwrite);
     result.gradients = bits_of(gradient_values(net));
     result.input_gradient = bits_of(dx);
     return result;

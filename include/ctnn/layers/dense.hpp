@@ -98,8 +98,8 @@ struct Dense {
         void backward_activated(const float* x, const float* y, const float* dy, float* dx, std::size_t n,
                                 workspace& ws, GradientTarget target = {}) {
             float* dz = ws.activation.room(n * Out);
-            kernels::activation_backward_and_column_sums<A>(y, dy, dz, n, Out, target.at(In * Out, bias_gradient.data()),
-                                                            target.accumulates());
+            float* db = target.at(In * Out, bias_gradient.data());
+            kernels::activation_backward_and_column_sums<A>(y, dy, dz, n, Out, db, target.accumulates());
             backward_rows(x, dz, dx, n, Range{0, In}, target);
         }
 

@@ -91,8 +91,8 @@ struct Residual {
             backward(x, y, ws.activation.template of<A>(y, dy, n * InputShape::size), dx, n, ws, target);
         }
 
-        // dx = dy + df/dx(dy): the shortcut passes dy unchanged. Never reads y. Without dx, the inner layers still produce
-        // their parameter gradients and stop where nothing below needs a gradient.
+        // dx = dy + df/dx(dy): the shortcut passes dy unchanged; never reads y. Without dx, the inner layers still
+        // produce their parameter gradients and stop where nothing below needs a gradient.
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n, workspace& ws,
                       GradientTarget target = {}) {
             if constexpr (keeps_shape) {

@@ -366,7 +366,8 @@ public:
                 auto& layer_ws = std::get<i>(ws.layer_workspaces_);
                 float* out = ws.activations_[i].data();
                 if constexpr (fuses_next_activation<i> && i + 1 < End)
-                    layer.template forward_activated<typename layer_type<i + 1>::activation>(in, out, n, layer_ws, pass);
+                    layer.template forward_activated<typename layer_type<i + 1>::activation>(in, out, n, layer_ws,
+                                                                                             pass);
                 else
                     layer.forward(in, out, n, layer_ws, pass);
                 in = out;
