@@ -30,9 +30,14 @@ namespace detail {
 // broadcast live; with 16 registers (SSE2, AVX2) 6 x 2 vectors keeps 12. A narrow 8 x 1 tile serves n <= lanes.
 inline constexpr std::size_t gemm_mr_wide = lanes == 16 ? 8 : 6;
 inline constexpr std::size_t gemm_mr_narrow = 8;
-inline constexpr std::size_t gemm_kc_max = 384;  // a kc x NR panel of B stays in L1
-inline constexpr std::size_t gemm_mc = 144;      // rows of A revisited per panel of B: an L2-sized block
-inline constexpr std::size_t gemm_nc = 512;      // columns of B packed at once (kc x nc per block in L2)
+// Blocking. kc is a constant, not read from the cache sizes, because it fixes each sum's order and results must
+// not depend on the CPU; a kc x NR panel of B (48 KB with AVX-512, 24 KB with AVX2) streams from L2 while the
+// tile's entries of A stay in L1, and kc_max 192, 256 and 384 measured the same on the Xeon of docs/performance.md.
+// mc x kc floats of A (216 KiB) and kc x nc of packed B (768 KiB) are revisited from L2: within the 1-2 MB L2 of
+// current x86-64 server cores (Skylake-SP and later, Zen 4 and 5). Neither changes a result.
+inline constexpr std::size_t gemm_kc_max = 384;
+inline constexpr std::size_t gemm_mc = 144;  // rows of A revisited per panel of B
+inline constexpr std::size_t gemm_nc = 512;  // columns of B packed at once
 
 // Balanced k blocking that depends on k only (summation order must not depend on anything else).
 inline std::size_t gemm_kc(std::size_t k) noexcept {
