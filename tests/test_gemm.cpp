@@ -144,10 +144,12 @@ TEST_CASE("gemm: rows of B read in place and rows of B packed are bitwise equal"
 TEST_CASE("gemm epilogue: every element once, complete, with its column") {
     const std::tuple<std::size_t, std::size_t, std::size_t> shapes[] = {
         {1, 5, 3}, {7, 40, 500}, {33, 600, 20}, {32, 128, 900}, {64, 256, 300}, {100, 16, 1}};
-    for (auto [m, n, k] : shapes)
+    for (const auto& shape : shapes)
         for (bool ta : {false, true})
             for (bool tb : {false, true})
                 for (int threads : {1, 2}) {
+                    // Plain variables: clang 14 does not let a lambda capture structured bindings.
+                    const std::size_t m = std::get<0>(shape), n = std::get<1>(shape), k = std::get<2>(shape);
                     const auto a = ctnn::reference::random_vector(m * k, 21);
                     const auto b = ctnn::reference::random_vector(k * n, 22);
                     const auto bias = ctnn::reference::random_vector(n, 23);
