@@ -382,6 +382,12 @@ TEST_CASE("safetensors: files that cannot be read are refused with the file name
             check_refused(*net, file, "1.running_var", std::string(key) + ": missing");
         }
     }
+    SUBCASE("a tensor with an empty name (found by fuzz_safetensors)") {
+        json header = good.header;
+        header[""] = {{"dtype", "F16"}, {"data_offsets", {0, 2}}};
+        write_file(file, header.dump(), good.data);
+        check_refused(*net, file, "header", "a tensor entry has an empty name");
+    }
     SUBCASE("a dtype that is not a string") {
         json header = good.header;
         header["0.bias"]["dtype"] = 4;

@@ -236,6 +236,8 @@ inline SafetensorsContents parse_safetensors(const std::filesystem::path& file, 
             }
             continue;
         }
+        // Every later error names its tensor; an empty name would leave it naming nothing (and no layer has one).
+        if (key.empty()) throw format_error(file, "header", "a tensor entry has an empty name");
         contents.tensors.push_back(parse_safetensors_entry(file, key, value, data.size()));
     }
 
