@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <vector>
 
 #include "ctnn/layers/dense.hpp"
 #include "gradient_check.hpp"
@@ -116,4 +117,30 @@ TEST_CASE("Dense input gradient: the transposed form gives dy W^T bit for bit, b
     CHECK(std::memcmp(dx.data(), direct.data(), dx.size() * sizeof(float)) == 0);
     for (std::size_t i = 0; i < n * in; ++i)
         REQUIRE(dx[i] == doctest::Approx(reference_gradient(dy, layer->weights.data(), i / in, i % in, out)));
+}
+
+// backward_rows_into (the fused update's form) writes a range's weight gradient to the caller's buffer: the same
+// bits as backward_rows writes into the layer's gradient, the same input gradient, and the layer's own gradient
+// left untouched.
+TEST_CASE("Dense backward_rows_into: a range's weight gradient in the caller's buffer, bit for bit") {
+    constexpr std::size_t in = 45, out = 40, n = 11;
+    using L = Dense<in, out>::bind<Shape<in>>;
+    Rng rng(9);
+    auto layer = std::make_unique<L>();
+    layer->initialize(rng, Initializer::glorot_uniform);
+    Buffer x(n * in), dy(n * out), dx(n * in), dx_into(n * in);
+    testing::fill_uniform(x, rng);
+    testing::fill_uniform(dy, rng);
+    layer->backward_rows(x.data(), dy.data(), dx.data(), n, Range{0, in}, GradientTarget{nullptr,
+                                                                                       GradientUpdate::overwrite});
+    const std::vector<float> expected(layer->weights_gradient.begin(), layer->weights_gradient.end());
+    std::fill(layer->weights_gradient.begin(), layer->weights_gradient.end(), 7.0f);
+    for (const Range rows : {Range{0, 5}, Range{5, 38}, Range{38, in}}) {
+        INFO("rows " << rows.begin << ".." << rows.end);
+        Buffer dw_rows((rows.end - rows.begin) * out, -1.0f);
+        layer->backward_rows_into(x.data(), dy.data(), dx_into.data(), n, rows, dw_rows.data());
+        CHECK(std::memcmp(dw_rows.data(), expected.data() + rows.begin * out, dw_rows.size() * sizeof(float)) == 0);
+    }
+    CHECK(std::memcmp(dx_into.data(), dx.data(), dx.size() * sizeof(float)) == 0);
+    for (const float g : layer->weights_gradient) REQUIRE(g == 7.0f);
 }

@@ -123,11 +123,21 @@ struct Dense {
         // dW[rows, :] (+)= x[:, rows]^T dy; dx[:, rows] = dy W[rows, :]^T unless dx is null.
         void backward_rows(const float* x, const float* dy, float* dx, std::size_t n, Range rows,
                            GradientTarget target) noexcept {
-            const std::size_t count = rows.end - rows.begin;
             float* dw = target.at(0, weights_gradient.data());
-            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, count, Out, n, x + rows.begin, In, dy, Out,
-                          dw + rows.begin * Out, Out, target.accumulates());
+            weight_gradient_rows(x, dy, n, rows, dw + rows.begin * Out, target.accumulates());
             if (dx != nullptr) input_gradient_rows(dy, dx, n, rows);
+        }
+        // The same with the rows' weight gradient written to dw_rows ((rows.end - rows.begin) x Out) instead.
+        void backward_rows_into(const float* x, const float* dy, float* dx, std::size_t n, Range rows,
+                                float* dw_rows) const noexcept {
+            weight_gradient_rows(x, dy, n, rows, dw_rows, false);
+            if (dx != nullptr) input_gradient_rows(dy, dx, n, rows);
+        }
+        // dw_rows (+)= x[:, rows]^T dy, (rows.end - rows.begin) x Out.
+        static void weight_gradient_rows(const float* x, const float* dy, std::size_t n, Range rows, float* dw_rows,
+                                         bool accumulate) noexcept {
+            kernels::gemm(kernels::Trans::yes, kernels::Trans::no, rows.end - rows.begin, Out, n, x + rows.begin, In,
+                          dy, Out, dw_rows, Out, accumulate);
         }
         // db (+)= column sums of dy.
         void finish_rows_backward(const float* dy, std::size_t n, GradientTarget target) noexcept {

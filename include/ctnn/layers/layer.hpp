@@ -84,6 +84,9 @@
 //                          first tensor visit_parameters shows. forward_rows / backward_rows over a range of
 //                          W's rows, and finish_rows / finish_rows_backward for the bias: the training engine
 //                          may split such a layer by rows between threads (train/row_split_step.hpp).
+//                          backward_rows_into(x, dy, dx, n, rows, dw_rows) is backward_rows with the rows'
+//                          weight gradient written to dw_rows instead of the layer's own: the fused update
+//                          (train/fused_update.hpp) keeps each block's gradient in a buffer that stays in cache.
 //   ProducesProbabilities  static constexpr bool produces_probabilities = true (Softmax): the loss of a network
 //                          ending in it takes probabilities, and training folds the layer into the loss.
 //   CouplesBatch           static constexpr bool couples_batch = true: a training forward mixes the samples of
@@ -297,11 +300,12 @@ concept AbsorbsProducer = SampleSeparable<P> && Activation<A> &&
 
 template <class L>
 concept RowSplittable = requires(const L& const_layer, L& layer, const float* x, float* y, const float* dy, float* dx,
-                                 std::size_t n, Range rows, GradientTarget target) {
+                                 std::size_t n, Range rows, GradientTarget target, float* dw_rows) {
     { L::row_width } -> std::convertible_to<std::size_t>;
     const_layer.forward_rows(x, y, n, rows);
     const_layer.finish_rows(y, n);
     layer.backward_rows(x, dy, dx, n, rows, target);
+    const_layer.backward_rows_into(x, dy, dx, n, rows, dw_rows);
     layer.finish_rows_backward(dy, n, target);
 };
 

@@ -45,12 +45,14 @@ public:
         step_size_ = static_cast<float>(learning_rate_ * std::sqrt(1.0 - std::pow(beta2_, t)) /
                                         (1.0 - std::pow(beta1_, t)));
     }
-    // Elements [elements.begin, elements.end) of the tensor-th parameter tensor (visit_parameters order), p.
-    void update_elements(std::size_t tensor, const ParameterView& p, Range elements) noexcept {
+    // Elements [elements.begin, elements.end) of the tensor-th parameter tensor (visit_parameters order), p,
+    // from p's gradient, or from `gradient` (the gradient of element elements.begin onwards) when given.
+    void update_elements(std::size_t tensor, const ParameterView& p, Range elements,
+                         const float* gradient = nullptr) noexcept {
         const auto state = state_.of(tensor);
         const std::size_t b = elements.begin;
-        kernels::adam_update(p.value.data() + b, p.gradient.data() + b, state[0] + b, state[1] + b,
-                             elements.end - elements.begin, step_size_, beta1_, beta2_, epsilon_);
+        kernels::adam_update(p.value.data() + b, gradient != nullptr ? gradient : p.gradient.data() + b, state[0] + b,
+                             state[1] + b, elements.end - elements.begin, step_size_, beta1_, beta2_, epsilon_);
     }
     template <class Net>
     void update(Net& net, const Team& team, const UpdateShares& shares) {

@@ -2,10 +2,11 @@
 // The fused update: the optimiser updates the weights of a network's dominant RowSplittable layer (StepPlan::
 // row_split_layer) block of rows by block of rows, right after that block's weight gradient and its share of the
 // input gradient are computed, while the block's W and dW are still in the core's L2 cache. Unfused, a step
-// streams that layer's W, dW and the optimiser's state through memory twice more: dW written by the backward
-// pass and read back by the update, W read by the backward pass and again by the update. For the seed CNN's
-// Dense<5408,128> (2.8 MB per tensor, more than the 2 MB L2 of the Xeon measured in docs/performance.md) that
-// is ~8 MB per step.
+// streams that layer's W and dW through memory more often: dW written by the backward pass (a read for ownership,
+// a write-back) and read back by the update, W read by the backward pass and again by the update. For the seed
+// CNN's Dense<5408,128> (2.8 MB per tensor, more than the 2 MB L2 of the Xeon measured in docs/performance.md)
+// that is ~11 MB per step. After a fused step the layer's own weight gradient tensor does not hold the step's
+// gradient (nothing reads it).
 //
 // Results are bitwise those of the unfused step: a row's gradient is the same whichever range of rows it is
 // computed in (the product over the batch sums in the same order), the input gradient of a block of rows reads
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <span>
 
+#include "ctnn/core/buffer.hpp"
 #include "ctnn/core/cache_sizes.hpp"
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/layers/layer.hpp"
@@ -27,13 +29,15 @@
 
 namespace ctnn::detail {
 
-// begin_step once per step before any update; update_elements(tensor, view, range) on a range of one parameter
-// tensor; update(net, team, shares) for the rest on every thread of a team.
+// begin_step once per step before any update; update_elements(tensor, view, range, gradient) on a range of one
+// parameter tensor, its gradient read from `gradient` (that of the range's first element onwards); update(net,
+// team, shares) for the rest on every thread of a team.
 template <class O, class Net>
 concept BlockUpdateOptimizer = requires(O& optimizer, Net& net, const Team& team, const UpdateShares& shares,
-                                        const ParameterView& p, std::size_t tensor, Range elements) {
+                                        const ParameterView& p, std::size_t tensor, Range elements,
+                                        const float* gradient) {
     optimizer.begin_step(net);
-    optimizer.update_elements(tensor, p, elements);
+    optimizer.update_elements(tensor, p, elements, gradient);
     optimizer.update(net, team, shares);
 };
 
@@ -65,18 +69,23 @@ std::size_t fused_block_rows() noexcept {
     return std::max<std::size_t>(cache_sizes().l2 / 2 / bytes_per_row, 1);
 }
 
-// The wide layer's backward pass over `rows` (weight gradient overwritten, input gradient written unless null)
-// in blocks of `block_rows`, each block's weights updated right after.
+// The wide layer's backward pass over `rows` (input gradient written unless null) in blocks of `block_rows`,
+// each block's weights updated right after from its weight gradient. That gradient goes to one block-sized buffer
+// per thread, reused by every block, not to the layer's own gradient tensor (left as it was): the buffer stays
+// in the core's cache, where writing the tensor would cost a read for ownership and a write-back of its every
+// line per step (5.5 MB for the seed CNN) that nothing reads.
 template <class Wide, class Optimizer>
-void backward_rows_and_update(Wide& wide, Optimizer& optimizer, const WeightsTensor& weights, const float* input,
-                              const float* output_gradient, float* input_gradient, std::size_t n, Range rows,
-                              std::size_t block_rows) {
+void backward_rows_and_update(const Wide& wide, Optimizer& optimizer, const WeightsTensor& weights,
+                              const float* input, const float* output_gradient, float* input_gradient, std::size_t n,
+                              Range rows, std::size_t block_rows) {
     constexpr std::size_t width = Wide::row_width;
-    const GradientTarget own{nullptr, GradientUpdate::overwrite};
+    thread_local Buffer block_gradient;  // grow-only: allocated by a thread's first step
+    ensure_size(block_gradient, std::min(block_rows, rows.end - rows.begin) * width);
     for (std::size_t begin = rows.begin; begin < rows.end; begin += block_rows) {
         const Range block{begin, std::min(begin + block_rows, rows.end)};
-        wide.backward_rows(input, output_gradient, input_gradient, n, block, own);
-        optimizer.update_elements(weights.index, weights.view, Range{block.begin * width, block.end * width});
+        wide.backward_rows_into(input, output_gradient, input_gradient, n, block, block_gradient.data());
+        optimizer.update_elements(weights.index, weights.view, Range{block.begin * width, block.end * width},
+                                  block_gradient.data());
     }
 }
 

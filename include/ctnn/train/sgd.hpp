@@ -35,10 +35,12 @@ public:
     void begin_step(Net& net) {
         state_.prepare(net);
     }
-    void update_elements(std::size_t tensor, const ParameterView& p, Range elements) noexcept {
+    void update_elements(std::size_t tensor, const ParameterView& p, Range elements,
+                         const float* gradient = nullptr) noexcept {
         const std::size_t b = elements.begin;
-        kernels::sgd_momentum_update(p.value.data() + b, p.gradient.data() + b, state_.of(tensor)[0] + b,
-                                     elements.end - elements.begin, learning_rate_, momentum_, nesterov_);
+        kernels::sgd_momentum_update(p.value.data() + b, gradient != nullptr ? gradient : p.gradient.data() + b,
+                                     state_.of(tensor)[0] + b, elements.end - elements.begin, learning_rate_,
+                                     momentum_, nesterov_);
     }
     template <class Net>
     void update(Net& net, const Team& team, const UpdateShares& shares) {
