@@ -128,6 +128,7 @@ void profile(const std::string& model, int threads, const data::Dataset& train, 
     set_num_threads(threads);
     auto net = std::make_unique<Net>(seed(1));
     Plan plan(*net);
+    plan.keep_gradients(false);  // as fit runs its steps
     Adam optimizer{1e-3f};
     Buffer images(batch * train.sample_size());
     std::vector<std::uint8_t> labels(batch);

@@ -158,7 +158,8 @@ struct Dense {
             }
             thread_local Buffer transposed;  // grow-only, per thread: count x n floats
             ensure_size(transposed, count * n);
-            kernels::gemm(kernels::Trans::no, kernels::Trans::yes, count, n, Out, w, Out, dy, Out, transposed.data(), n);
+            kernels::gemm(kernels::Trans::no, kernels::Trans::yes, count, n, Out, w, Out, dy, Out, transposed.data(),
+                          n);
             kernels::transpose(transposed.data(), count, n, n, dx + rows.begin, In);
         }
 

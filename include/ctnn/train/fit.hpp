@@ -55,6 +55,22 @@ struct FitOptions {
 
 namespace detail {
 
+// Turns a plan's keep_gradients off for its lifetime, restoring the previous setting after.
+template <class Plan>
+class GradientsNotKept {
+public:
+    explicit GradientsNotKept(Plan& plan) noexcept : plan_(plan), kept_(plan.keeps_gradients()) {
+        plan_.keep_gradients(false);
+    }
+    ~GradientsNotKept() { plan_.keep_gradients(kept_); }
+    GradientsNotKept(const GradientsNotKept&) = delete;
+    GradientsNotKept& operator=(const GradientsNotKept&) = delete;
+
+private:
+    Plan& plan_;
+    bool kept_;
+};
+
 template <class Net>
 void check_dataset(const data::Dataset& d, std::string_view what) {
     if (d.sample_size() != Net::input_shape::size)
@@ -108,6 +124,10 @@ template <class Net, class Reducer, class Optimizer>
             throw std::invalid_argument("fit: batch " + std::to_string(options.batch) + " must be in 1.." +
                                         std::to_string(net.max_batch()) + " (the network's max_batch)");
         if (train.size() == 0) throw std::invalid_argument("fit: the training set is empty");
+
+        // Nothing reads a step's gradients between fit's steps (StepPlan::keep_gradients); the caller's setting
+        // is back when fit returns or throws.
+        const detail::GradientsNotKept not_kept(plan);
 
         const std::size_t sample = train.sample_size();
         Buffer batch_images(options.batch * sample);

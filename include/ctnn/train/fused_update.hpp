@@ -5,8 +5,7 @@
 // streams that layer's W and dW through memory more often: dW written by the backward pass (a read for ownership,
 // a write-back) and read back by the update, W read by the backward pass and again by the update. For the seed
 // CNN's Dense<5408,128> (2.8 MB per tensor, more than the 2 MB L2 of the Xeon measured in docs/performance.md)
-// that is ~11 MB per step. After a fused step the layer's own weight gradient tensor does not hold the step's
-// gradient (nothing reads it).
+// that is ~11 MB per step, and 5.5 MB more when the step need not keep the gradient (StepPlan::keep_gradients).
 //
 // Results are bitwise those of the unfused step: a row's gradient is the same whichever range of rows it is
 // computed in (the product over the batch sums in the same order), the input gradient of a block of rows reads
@@ -70,22 +69,23 @@ std::size_t fused_block_rows() noexcept {
 }
 
 // The wide layer's backward pass over `rows` (input gradient written unless null) in blocks of `block_rows`,
-// each block's weights updated right after from its weight gradient. That gradient goes to one block-sized buffer
-// per thread, reused by every block, not to the layer's own gradient tensor (left as it was): the buffer stays
-// in the core's cache, where writing the tensor would cost a read for ownership and a write-back of its every
-// line per step (5.5 MB for the seed CNN) that nothing reads.
+// each block's weights updated right after from its weight gradient. With keep_gradient the gradient goes to the
+// layer's own tensor; without, to one block-sized buffer per thread reused by every block, which stays in the
+// core's cache, where writing the tensor costs a read for ownership and a write-back of its every line per step
+// (5.5 MB for the seed CNN).
 template <class Wide, class Optimizer>
 void backward_rows_and_update(const Wide& wide, Optimizer& optimizer, const WeightsTensor& weights,
                               const float* input, const float* output_gradient, float* input_gradient, std::size_t n,
-                              Range rows, std::size_t block_rows) {
+                              Range rows, std::size_t block_rows, bool keep_gradient) {
     constexpr std::size_t width = Wide::row_width;
     thread_local Buffer block_gradient;  // grow-only: allocated by a thread's first step
-    ensure_size(block_gradient, std::min(block_rows, rows.end - rows.begin) * width);
+    if (!keep_gradient) ensure_size(block_gradient, std::min(block_rows, rows.end - rows.begin) * width);
     for (std::size_t begin = rows.begin; begin < rows.end; begin += block_rows) {
         const Range block{begin, std::min(begin + block_rows, rows.end)};
-        wide.backward_rows_into(input, output_gradient, input_gradient, n, block, block_gradient.data());
+        float* gradient = keep_gradient ? weights.view.gradient.data() + block.begin * width : block_gradient.data();
+        wide.backward_rows_into(input, output_gradient, input_gradient, n, block, gradient);
         optimizer.update_elements(weights.index, weights.view, Range{block.begin * width, block.end * width},
-                                  block_gradient.data());
+                                  gradient);
     }
 }
 
@@ -121,7 +121,7 @@ void fused_update_step(Plan& plan, Optimizer& optimizer, const float* images, co
     if constexpr (below_needs_gradient) input_gradient = plan.prepare_row_split(1, n).input_gradient.data();
     const WeightsTensor weights = weights_tensor_of(net, wide_index);
     backward_rows_and_update(wide, optimizer, weights, wide_input, wide_output_gradient, input_gradient, n,
-                             Range{0, in}, fused_block_rows<Wide>());
+                             Range{0, in}, fused_block_rows<Wide>(), plan.keeps_gradients());
     wide.finish_rows_backward(wide_output_gradient, n, own);
     if constexpr (below_needs_gradient)
         net.template backward_layers<0>(images, input_gradient, n, ws, wide_index - 1, nullptr, own);

@@ -121,7 +121,7 @@ void row_split_team_step(Plan& plan, Optimizer& optimizer, const float* images, 
         const WeightsTensor weights = weights_tensor_of(net, wide_index);
         for (std::size_t b = my_blocks.begin; b < my_blocks.end; ++b)
             backward_rows_and_update(wide, optimizer, weights, input, whole.output_gradient.data(), input_gradient, n,
-                                     block_rows<in>(b, blocks), fused_block_rows<Wide>());
+                                     block_rows<in>(b, blocks), fused_block_rows<Wide>(), plan.keeps_gradients());
     } else {
         wide.backward_rows(input, whole.output_gradient.data(), input_gradient, n, rows, own);
     }

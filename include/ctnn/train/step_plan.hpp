@@ -82,6 +82,13 @@ public:
     Net& network() noexcept { return *net_; }
     const Reducer& reducer() const noexcept { return reducer_; }
 
+    // Whether a step leaves its gradients in the layers' gradient tensors (the default), for a caller that reads
+    // them after train_step. Off, the fused update (train/fused_update.hpp) keeps the row-split layer's weight
+    // gradient only in a block-sized buffer that stays in cache, and that layer's tensor is left as it was; the
+    // parameters come out the same, bit for bit. fit turns it off for its steps: nothing reads them.
+    void keep_gradients(bool keep) noexcept { keep_gradients_ = keep; }
+    bool keeps_gradients() const noexcept { return keep_gradients_; }
+
     // Threads a step of n samples uses: ctnn's thread count, unless the step is too small to share
     // (min_flops_per_thread) or the network couples its batch.
     static std::size_t parts_for(std::size_t n) noexcept {
@@ -192,6 +199,7 @@ private:
 
     Net* net_;
     Reducer reducer_;
+    bool keep_gradients_ = true;
     std::vector<std::unique_ptr<Workspace>> part_workspaces_;
     std::vector<Buffer> part_gradients_;
     RowSplitBuffers row_split_;

@@ -69,7 +69,8 @@ std::size_t sample_split_forward_backward(Plan& plan, const float* images, const
 }  // namespace detail
 
 // One optimisation step of plan.network() on a batch of n samples. Results are fixed by the thread count.
-// Allocates nothing once the optimiser and the plan's parts have been created (first step).
+// Allocates nothing once the optimiser and the plan's parts have been created (first step). The layers' gradient
+// tensors then hold the step's gradients unless plan.keep_gradients(false) was set (as fit does).
 template <class Net, class Reducer, class Optimizer>
     requires OptimizerFor<Optimizer, Net> BatchLoss train_step(StepPlan<Net, Reducer>& plan, Optimizer& optimizer,
                                                                const float* images, const std::uint8_t* labels,
