@@ -116,7 +116,8 @@ Result run(const std::string& model, int threads, const data::TrainTest& mnist, 
 // step fuses is fused here too (an activation absorbed by the max-pooling after it shows 0, a reshape 0), each
 // range timed on its own; then the optimiser's update of every tensor. The step as train_step runs it (the
 // fused update included, fused_update.hpp) is timed on the same batches, alternating with the layer-by-layer
-// step; the two differ by the fusion of the update and by the timers' own cost. The batches are shuffled as
+// step; the two differ by the fusion of the update and by the timers' own cost. Last, consecutive real steps
+// with the gradients not kept and kept, alternating (StepPlan::keep_gradients). The batches are shuffled as
 // fit's are, and the warm-up is long enough for untouched weights' optimiser moments to decay (~830 steps).
 template <class Net>
 void profile(const std::string& model, int threads, const data::Dataset& train, std::size_t steps) {
@@ -214,6 +215,37 @@ void profile(const std::string& model, int threads, const data::Dataset& train, 
     const double fused_ms = fused_s * 1e3 / static_cast<double>(timed_fused);
     std::printf("train_step (as fit runs it%s), %zu steps: %.3f ms/step, %.2f s per epoch\n",
                 Plan::has_row_split ? ", update fused" : "", timed_fused, fused_ms, fused_ms * 1e-3 * epoch_steps);
+    if constexpr (Plan::has_row_split) {
+        // Consecutive real steps, as in fit, in runs of 50 alternating between the gradients not kept (fit's
+        // way) and kept (train_step's default), so that the two compare within one run.
+        constexpr std::size_t run = 50;
+        double not_kept_s = 0.0, kept_s = 0.0, last_not_kept = 0.0;
+        std::size_t pairs = 0, not_kept_faster = 0;
+        for (std::size_t r = 0; r < 2 * ((steps + run - 1) / run); ++r) {
+            const bool keep = r % 2 == 1;
+            plan.keep_gradients(keep);
+            const auto a = clock::now();
+            for (std::size_t i = 0; i < run; ++i) {
+                if (next + batch > train.size()) next = 0;
+                data::gather_batch(train, order, next, batch, images.data(), labels.data());
+                next += batch;
+                train_step(plan, optimizer, images.data(), labels.data(), batch);
+            }
+            const double s = seconds(a, clock::now());
+            if (!keep) {
+                not_kept_s += s;
+                last_not_kept = s;
+                continue;
+            }
+            kept_s += s;
+            ++pairs;
+            not_kept_faster += last_not_kept < s;
+        }
+        const double per = 1e3 / static_cast<double>(pairs * run);
+        std::printf("consecutive train_steps, %zu each way in runs of %zu: gradients not kept (fit) %.3f ms/step, "
+                    "kept %.3f ms/step; not kept faster in %zu of %zu pairs\n",
+                    pairs * run, run, not_kept_s * per, kept_s * per, not_kept_faster, pairs);
+    }
 }
 
 void write_json(const std::filesystem::path& file, const std::vector<Result>& results, const Options& o) {
