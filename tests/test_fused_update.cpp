@@ -30,6 +30,12 @@ using RowSplit =
     Sequential<Input<12, 12, 1>, Conv2D<3, 3, 1, 16, 1, Padding::same>, ReLU, Conv2D<3, 3, 16, 16, 1, Padding::same>,
                ReLU, AvgPool2D<2>, Flatten, Dense<576, 32>, ReLU, Dense<32, 10>>;
 
+// The ReLU after each wide layer is fused into it: the fused step takes its derivative and the bias gradient's
+// column sums in one pass (Dense::finish_rows_backward_activated), which the bitwise checks below then cover.
+static_assert(detail::fused_activation_of<ConvBelow, 4, StepPlan<ConvBelow>::last_trained_layer>);
+static_assert(detail::fused_activation_of<WideFirst, 1, StepPlan<WideFirst>::last_trained_layer>);
+static_assert(detail::fused_activation_of<RowSplit, 6, StepPlan<RowSplit>::last_trained_layer>);
+
 // The optimiser O with only the whole-network step: what an optimiser that declares no update in pieces gets.
 template <class O>
 struct Unfused {

@@ -97,10 +97,18 @@ struct Dense {
         template <class A>
         void backward_activated(const float* x, const float* y, const float* dy, float* dx, std::size_t n,
                                 workspace& ws, GradientTarget target = {}) {
+            backward_rows(x, finish_rows_backward_activated<A>(y, dy, n, ws, target), dx, n, Range{0, In}, target);
+        }
+        // finish_rows_backward with A after the layer, for the row split's and the fused update's callers: the
+        // gradient with respect to the product, dz = A's derivative (from A's output y) applied to dy, and the bias
+        // gradient from dz's column sums, in one pass. Returns dz (in ws), for backward_rows.
+        template <class A>
+        const float* finish_rows_backward_activated(const float* y, const float* dy, std::size_t n, workspace& ws,
+                                                    GradientTarget target) {
             float* dz = ws.activation.room(n * Out);
             float* db = target.at(In * Out, bias_gradient.data());
             kernels::activation_backward_and_column_sums<A>(y, dy, dz, n, Out, db, target.accumulates());
-            backward_rows(x, dz, dx, n, Range{0, In}, target);
+            return dz;
         }
 
         // dW (+)= x^T dy, db (+)= column sums of dy, dx = dy W^T (skipped when dx is null). Never reads y.

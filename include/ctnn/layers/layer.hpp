@@ -87,6 +87,9 @@
 //                          backward_rows_into(x, dy, dx, n, rows, dw_rows) is backward_rows with the rows'
 //                          weight gradient written to dw_rows instead of the layer's own: the fused update
 //                          (train/fused_update.hpp) keeps each block's gradient in a buffer that stays in cache.
+//                          Optional, with FusesActivation: finish_rows_backward_activated<A>(y, dy, n, ws,
+//                          target), the bias gradient and A's derivative in one pass, returning the gradient
+//                          that backward_rows takes (the fused update uses it when declared).
 //   ProducesProbabilities  static constexpr bool produces_probabilities = true (Softmax): the loss of a network
 //                          ending in it takes probabilities, and training folds the layer into the loss.
 //   CouplesBatch           static constexpr bool couples_batch = true: a training forward mixes the samples of

@@ -89,6 +89,26 @@ void backward_rows_and_update(const Wide& wide, Optimizer& optimizer, const Weig
     }
 }
 
+// Whether layer I + 1 of Net is an activation that layer I runs in its passes (the chain fuses it) and that
+// layer I can take the derivative of in its finish_rows_backward_activated.
+template <class Net, std::size_t I, std::size_t Last>
+inline constexpr bool fused_activation_of = [] {
+    if constexpr (I + 1 <= Last && I + 1 < Net::layer_count) {
+        if constexpr (Net::chain::template fuses_next_activation<I>) {
+            using A = typename Net::template layer_type<I + 1>::activation;
+            using L = typename Net::template layer_type<I>;
+            return requires(L& layer, const float* y, const float* dy, std::size_t n, typename L::workspace& ws,
+                            GradientTarget target) {
+                layer.template finish_rows_backward_activated<A>(y, dy, n, ws, target);
+            };
+        } else {
+            return false;
+        }
+    } else {
+        return false;
+    }
+}();
+
 // One training step of n samples on the calling thread, with the fused update: forward, loss, back-propagation
 // down to the wide layer, the wide layer's blocks each followed by their update, the layers below, and the
 // update of every other tensor. Writes the loss to losses[0].
@@ -110,11 +130,25 @@ void fused_update_step(Plan& plan, Optimizer& optimizer, const float* images, co
     const std::span<const float> output = net.forward(images, n, ws, Pass::training);
     float* loss_gradient = ws.output_gradient().data();
     losses[0] = network_loss<Net>(output, labels, n, loss_gradient, n);
-    const float* wide_output_gradient =
-        net.template backward_layers<wide_index + 1>(images, loss_gradient, n, ws, Last, nullptr, own);
+    // An activation the wide layer ran in its forward pass (FusesActivation): its derivative and the bias
+    // gradient's column sums in one pass, as the layer's own backward_activated does; otherwise the layers above
+    // down to the wide layer's output, then its column sums.
+    auto& wide = net.template layer<wide_index>();
+    const float* wide_output_gradient = nullptr;
+    if constexpr (fused_activation_of<Net, wide_index, Last>) {
+        using A = typename Net::template layer_type<wide_index + 1>::activation;
+        const float* activation_gradient =
+            net.template backward_layers<wide_index + 2>(images, loss_gradient, n, ws, Last, nullptr, own);
+        wide_output_gradient = wide.template finish_rows_backward_activated<A>(
+            ws.template activation<wide_index>(n).data(), activation_gradient, n,
+            ws.template layer_workspace<wide_index>(), own);
+    } else {
+        wide_output_gradient =
+            net.template backward_layers<wide_index + 1>(images, loss_gradient, n, ws, Last, nullptr, own);
+        wide.finish_rows_backward(wide_output_gradient, n, own);
+    }
 
     optimizer.begin_step(net);
-    auto& wide = net.template layer<wide_index>();
     const float* wide_input = images;
     if constexpr (wide_index > 0) wide_input = ws.template activation<wide_index - 1>(n).data();
     float* input_gradient = nullptr;
@@ -122,7 +156,6 @@ void fused_update_step(Plan& plan, Optimizer& optimizer, const float* images, co
     const WeightsTensor weights = weights_tensor_of(net, wide_index);
     backward_rows_and_update(wide, optimizer, weights, wide_input, wide_output_gradient, input_gradient, n,
                              Range{0, in}, fused_block_rows<Wide>(), plan.keeps_gradients());
-    wide.finish_rows_backward(wide_output_gradient, n, own);
     if constexpr (below_needs_gradient)
         net.template backward_layers<0>(images, input_gradient, n, ws, wide_index - 1, nullptr, own);
 
