@@ -147,11 +147,15 @@ void profile(const std::string& model, int threads, const data::Dataset& train, 
         return std::chrono::duration<double>(b - a).count();
     };
     std::size_t timed_layered = 0, timed_fused = 0, next = 0;
-    for (std::size_t step = 0; step < warm_up + 2 * steps; ++step) {
-        const bool timed = step >= warm_up;
+    // The next batch of the shuffled order into images and labels, from the start again after the last full one.
+    const auto next_batch = [&] {
         if (next + batch > train.size()) next = 0;
         data::gather_batch(train, order, next, batch, images.data(), labels.data());
         next += batch;
+    };
+    for (std::size_t step = 0; step < warm_up + 2 * steps; ++step) {
+        const bool timed = step >= warm_up;
+        next_batch();
         if (step % 2 == 1) {  // the real step
             const auto a = clock::now();
             train_step(plan, optimizer, images.data(), labels.data(), batch);
@@ -226,9 +230,7 @@ void profile(const std::string& model, int threads, const data::Dataset& train, 
             plan.keep_gradients(keep);
             const auto a = clock::now();
             for (std::size_t i = 0; i < run; ++i) {
-                if (next + batch > train.size()) next = 0;
-                data::gather_batch(train, order, next, batch, images.data(), labels.data());
-                next += batch;
+                next_batch();
                 train_step(plan, optimizer, images.data(), labels.data(), batch);
             }
             const double s = seconds(a, clock::now());
