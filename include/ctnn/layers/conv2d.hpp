@@ -10,6 +10,7 @@
 #include "ctnn/core/parallel.hpp"
 #include "ctnn/core/tensor.hpp"
 #include "ctnn/kernels/conv2d.hpp"
+#include "ctnn/kernels/conv_max_pool.hpp"
 #include "ctnn/layers/activation_epilogue.hpp"
 #include "ctnn/layers/layer.hpp"
 
@@ -147,6 +148,29 @@ struct Conv2D {
                 std::fill_n(db, Cout, 0.0f);
             }
             kernels::conv2d_backward(geometry, Cout, x, weights.data(), dy, dw, db, dx, n, ws.scratch.data());
+        }
+
+        // PoolsInRegisters: a max pooling whose windows tile this layer's output, computed window by window in
+        // registers with the convolution (kernels::ConvMaxPool says which geometries it serves).
+        template <auto Pool>
+        static constexpr bool pools_in_registers = kernels::ConvMaxPool<geometry, Cout, Pool>::fusable;
+        template <auto Pool, class A>
+        void forward_max_pooled(const float* x, float* y, std::uint32_t* argmax, std::size_t n) const noexcept {
+            using Kernel = kernels::ConvMaxPool<geometry, Cout, Pool>;
+            for (std::size_t b = 0; b < n; ++b)
+                Kernel::template forward_image<A>(x + b * input_shape::size, weights.data(), bias.data(),
+                                                  y + b * Pool.out_size(), argmax + b * Pool.out_size());
+        }
+        template <auto Pool>
+        void backward_max_pooled(const float* x, const float* pooled_gradient, const std::uint32_t* argmax,
+                                 GradientTarget target) noexcept {
+            float* dw = target.at(0, weights_gradient.data());
+            float* db = target.at(patch_size * Cout, bias_gradient.data());
+            if (!target.accumulates()) {
+                std::fill_n(dw, patch_size * Cout, 0.0f);
+                std::fill_n(db, Cout, 0.0f);
+            }
+            kernels::ConvMaxPool<geometry, Cout, Pool>::backward_image(x, pooled_gradient, argmax, dw, db);
         }
 
         template <class F>

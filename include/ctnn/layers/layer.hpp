@@ -80,6 +80,14 @@
 //                          the batch. A chain runs a Conv2D, ReLU, MaxPool2D this way when its kernels run on one
 //                          thread (where the unfused pass gives the same bits); the producer's output is then
 //                          not kept in the workspace.
+//   PoolsInRegisters       with SampleSeparable, for a max-pooling consumer (concept PoolsInRegisters<P, Pool, A>):
+//                          template <auto Pool> static constexpr bool pools_in_registers, true for the pooling
+//                          geometries the layer serves; forward_max_pooled<Pool, A>(x, y, argmax, n): the layer,
+//                          the pooling Pool and then A, with y the pooled output and argmax where each maximum
+//                          came from (as kernels::max_pool2d records it); backward_max_pooled<Pool>(x,
+//                          pooled_gradient, argmax, target): one sample's parameter gradients (to target) from
+//                          the pooled output's gradient with A's derivative taken, no input gradient. Same bits
+//                          as the layer's passes around the pooling's (Conv2D, kernels/conv_max_pool.hpp).
 //   RowSplittable          the layer is y = x W + b with W of input_shape::size rows of row_width floats, the
 //                          first tensor visit_parameters shows. forward_rows / backward_rows over a range of
 //                          W's rows, and finish_rows / finish_rows_backward for the bias: the training engine
@@ -299,6 +307,16 @@ concept AbsorbsProducer = SampleSeparable<P> && Activation<A> &&
              GradientTarget target) {
     const_layer.template forward_after<P, A>(const_producer, producer_ws, x, y, n, ws, pass);
     layer.template backward_after<P, A>(producer, producer_ws, x, y, dy, dx, n, ws, target);
+};
+
+template <class P, auto Pool, class A>
+concept PoolsInRegisters =
+    SampleSeparable<P> && Activation<A> && requires(const P& const_producer, P& producer, const float* x, float* y,
+                                                    std::uint32_t* argmax, const std::uint32_t* const_argmax,
+                                                    std::size_t n, GradientTarget target) {
+    requires P::template pools_in_registers<Pool>;
+    const_producer.template forward_max_pooled<Pool, A>(x, y, argmax, n);
+    producer.template backward_max_pooled<Pool>(x, x, const_argmax, target);
 };
 
 template <class L>

@@ -75,9 +75,14 @@ struct MaxPool2D {
         // AbsorbsProducer: the sample-separable producer P (a Conv2D), the activation A and this pooling, image by
         // image: P's output image (86 KB for the seed CNN's Conv2D<3,3,1,32>) is pooled while in the core's cache,
         // and in the backward pass its gradient goes straight to P's backward pass.
+        // A producer that PoolsInRegisters computes the pooling with its own output in registers instead.
         template <class P, Activation A>
         void forward_after(const P& producer, typename P::workspace& producer_ws, const float* x, float* y,
                            std::size_t n, workspace& ws, Pass pass) const {
+            if constexpr (PoolsInRegisters<P, geometry, A>) {
+                producer.template forward_max_pooled<geometry, A>(x, y, ws.argmax.data(), n);
+                return;
+            }
             for (std::size_t b = 0; b < n; ++b) {
                 producer.forward(x + b * P::input_shape::size, ws.produced.data(), 1, producer_ws, pass);
                 pool_image_then<A>(ws.produced.data(), y, b, ws);
@@ -87,6 +92,19 @@ struct MaxPool2D {
         void backward_after(P& producer, typename P::workspace& producer_ws, const float* x, const float* y,
                             const float* dy, float* dx, std::size_t n, workspace& ws, GradientTarget target) {
             constexpr std::size_t px = P::input_shape::size;
+            if constexpr (PoolsInRegisters<P, geometry, A>) {
+                if (dx == nullptr) {
+                    constexpr std::size_t out = output_shape::size;
+                    for (std::size_t b = 0; b < n; ++b) {
+                        A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
+                        const GradientTarget image_target =
+                            b == 0 ? target : GradientTarget{target.destination, GradientUpdate::accumulate};
+                        producer.template backward_max_pooled<geometry>(x + b * px, ws.masked_gradient.data(),
+                                                                        ws.argmax.data() + b * out, image_target);
+                    }
+                    return;
+                }
+            }
             for (std::size_t b = 0; b < n; ++b) {
                 unpool_image_after<A>(y, dy, b, ws.produced_gradient.data(), ws);
                 // The first image writes the producer's gradients as the target says, the others add to them.
