@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -157,6 +158,14 @@ TEST_CASE("conv + max pool in registers: the unfused kernels' bits") {
     Case<big_image, 32, 2>(1, 5).check_bits();
     Case<seed_conv, 16, 2>(2, 6).check_bits();
     if constexpr (Case<seed_conv, 16, 3>::Kernel::fusable) Case<seed_conv, 16, 3>(2, 7).check_bits();
+}
+
+// Blank image regions (MNIST's background) give equal values in a window: the first one wins, as in max_pool2d.
+TEST_CASE("conv + max pool in registers: equal values in a window") {
+    Case<seed_conv, 32, 2> c(2, 8);
+    std::fill(c.x.begin(), c.x.begin() + static_cast<std::ptrdiff_t>(c.x.size() * 3 / 4), 0.0f);
+    c.check_bits();
+    CHECK(c.fused().argmax[0] == 0);  // window (0, 0), channel 0: four equal outputs, the first recorded
 }
 
 TEST_CASE("conv + max pool in registers: naive loops") {

@@ -74,10 +74,18 @@ struct ConvMaxPool {
         return oy * G.stride * row_floats + ox * G.stride * G.channels;
     }
 
+    using ivec = xsimd::batch<std::int32_t>;
+    static_assert(ivec::size == lanes);
+
     static vec lane_indices() noexcept {
         alignas(64) float index[lanes];
         for (std::size_t l = 0; l < lanes; ++l) index[l] = static_cast<float>(l);
         return vec::load_aligned(index);
+    }
+    static ivec lane_offsets() noexcept {
+        alignas(64) std::int32_t index[lanes];
+        for (std::size_t l = 0; l < lanes; ++l) index[l] = static_cast<std::int32_t>(l);
+        return ivec::load_aligned(index);
     }
 
     // One image: y (the pooled image, A applied) and argmax (each maximum's offset in the convolution's output
@@ -104,7 +112,7 @@ struct ConvMaxPool {
     // pooled output with A's derivative already taken (pooled_gradient) and the forward pass's argmax.
     static void backward_image(const float* image, const float* pooled_gradient, const std::uint32_t* argmax,
                                float* gw, float* gb) noexcept {
-        const vec lane = lane_indices();
+        const ivec lane = lane_offsets();
         const std::size_t tile_rows = detail::conv_tile_rows(G);
         for (std::size_t t0 = 0; t0 < pixels; t0 += tile_rows) {
             const std::size_t rows = std::min(tile_rows, pixels - t0);
@@ -174,7 +182,7 @@ private:
     template <std::size_t T0>
     static void backward_block(const float* image, const float* pooled_gradient, const std::uint32_t* argmax,
                                std::size_t p0, std::size_t kc, std::size_t c0, float* gw, float* gb,
-                               const vec& lane) noexcept {
+                               const ivec& lane) noexcept {
         constexpr std::size_t V = group_vectors, T = std::min(tap_rows, taps - T0);
         constexpr bool bias_here = T0 == 0;
         constexpr std::size_t covered_height = P.out_height * K, covered_width = P.out_width * K;
@@ -186,36 +194,50 @@ private:
             for (std::size_t v = 0; v < V; ++v) acc[t][v] = vec(0.0f);
         if constexpr (bias_here)
             for (std::size_t v = 0; v < V; ++v) bias_sum[v] = vec::load_unaligned(gb + c0 + v * lanes);
-        std::size_t oy = p0 / G.out_width, ox = p0 % G.out_width;
-        for (std::size_t r = p0; r < p0 + kc; ++r) {
-            // The convolution's output gradient at pixel r: the pooled gradient where r won its window.
-            vec dy[V];
+        // The convolution's output gradient at pixel (oy, ox): the pooled gradient where the pixel won its
+        // window. here[v] is the offset of the pixel's channels in the convolution's output image, as argmax
+        // records winners. A pixel past the image's last row is outside every window (zeros, nothing read).
+        const auto routed = [&](std::size_t oy, std::size_t ox, const ivec (&here)[V], vec (&dy)[V]) {
             if (oy < covered_height && ox < covered_width) {
                 const std::size_t q = ((oy / K) * P.out_width + ox / K) * Cout + c0;
-                const vec here = vec(static_cast<float>(r * Cout + c0)) + lane;
 #pragma GCC unroll 2
                 for (std::size_t v = 0; v < V; ++v) {
-                    const vec winner = xsimd::batch_cast<float>(xsimd::batch<std::int32_t>::load_unaligned(
-                        reinterpret_cast<const std::int32_t*>(argmax + q + v * lanes)));
-                    dy[v] = xsimd::select(winner == here + vec(static_cast<float>(v * lanes)),
+                    const ivec winner =
+                        ivec::load_unaligned(reinterpret_cast<const std::int32_t*>(argmax + q + v * lanes));
+                    dy[v] = xsimd::select(xsimd::bool_cast(winner == here[v]),
                                           vec::load_unaligned(pooled_gradient + q + v * lanes), vec(0.0f));
                 }
             } else {
                 for (std::size_t v = 0; v < V; ++v) dy[v] = vec(0.0f);
             }
+        };
+        const ivec next_pixel(static_cast<std::int32_t>(Cout));
+        ivec here[V];
+        for (std::size_t v = 0; v < V; ++v)
+            here[v] = ivec(static_cast<std::int32_t>(p0 * Cout + c0 + v * lanes)) + lane;
+        std::size_t oy = p0 / G.out_width, ox = p0 % G.out_width;
+        vec dy[V];
+        routed(oy, ox, here, dy);
+        for (std::size_t r = p0; r < p0 + kc; ++r) {
+            const float* pixel = image + pixel_offset(oy, ox);
+            // The next pixel's gradient is formed before this pixel's products are issued, so that its compare
+            // and masked load are done by the time they are needed instead of stalling the FMAs.
+            if (++ox == G.out_width) {
+                ox = 0;
+                ++oy;
+            }
+            for (std::size_t v = 0; v < V; ++v) here[v] += next_pixel;
+            vec next[V];
+            routed(oy, ox, here, next);
             if constexpr (bias_here)
                 for (std::size_t v = 0; v < V; ++v) bias_sum[v] += dy[v];
-            const float* pixel = image + pixel_offset(oy, ox);
 #pragma GCC unroll 32
             for (std::size_t t = 0; t < T; ++t) {
                 const vec x(pixel[tap_offset[T0 + t]]);
 #pragma GCC unroll 2
                 for (std::size_t v = 0; v < V; ++v) acc[t][v] = detail::fmadd(x, dy[v], acc[t][v]);
             }
-            if (++ox == G.out_width) {
-                ox = 0;
-                ++oy;
-            }
+            for (std::size_t v = 0; v < V; ++v) dy[v] = next[v];
         }
 #pragma GCC unroll 32
         for (std::size_t t = 0; t < T; ++t)
