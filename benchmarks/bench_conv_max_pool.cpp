@@ -14,6 +14,7 @@
 #include "ctnn/kernels/conv2d.hpp"
 #include "ctnn/kernels/conv_max_pool.hpp"
 #include "ctnn/kernels/elementwise.hpp"
+#include "ctnn/layers/relu.hpp"
 
 namespace {
 
@@ -24,10 +25,6 @@ constexpr std::size_t cout = 32;
 constexpr k::PoolGeometry pool{26, 26, cout, 2, 2, 13, 13};
 constexpr std::size_t batch = 32;
 using Kernel = k::ConvMaxPool<conv, cout, pool>;
-
-struct Relu {
-    static void apply(const float* x, float* y, std::size_t n) noexcept { k::relu(x, y, n); }
-};
 
 struct Data {
     ctnn::Buffer x = ctnn::bench::random_buffer(batch * conv.image_size(), 1);
@@ -48,7 +45,7 @@ double conv_flops() { return 2.0 * static_cast<double>(batch * conv.patch_count(
 
 void forward_in_registers(Data& d) {
     for (std::size_t b = 0; b < batch; ++b)
-        Kernel::forward_image<Relu>(d.x.data() + b * conv.image_size(), d.w.data(), d.bias.data(),
+        Kernel::forward_image<ctnn::ReLU::activation>(d.x.data() + b * conv.image_size(), d.w.data(), d.bias.data(),
                                     d.y.data() + b * pool.out_size(), d.argmax.data() + b * pool.out_size());
 }
 

@@ -88,8 +88,9 @@ struct Case {
         return r;
     }
 
-    Result fused() const {
-        Result r = start();
+    // From the gradients in r (start() unless given).
+    Result fused() const { return fused(start()); }
+    Result fused(Result r) const {
         std::vector<float> masked(pool.out_size());
         for (std::size_t b = 0; b < batch; ++b) {
             const float* image = x.data() + b * G.image_size();
@@ -126,8 +127,10 @@ struct Case {
         CHECK(f.argmax == r.argmax);
         reference::conv2d_backward(G, Cout, x.data(), w.data(), dconv.data(), r.dw.data(), r.db.data(), nullptr,
                                    batch);
-        for (std::size_t i = 0; i < r.dw.size(); ++i) REQUIRE(f.dw[i] == doctest::Approx(r.dw[i]).epsilon(1e-4).scale(1.0));
-        for (std::size_t i = 0; i < r.db.size(); ++i) REQUIRE(f.db[i] == doctest::Approx(r.db[i]).epsilon(1e-4).scale(1.0));
+        for (std::size_t i = 0; i < r.dw.size(); ++i)
+            REQUIRE(f.dw[i] == doctest::Approx(r.dw[i]).epsilon(1e-4).scale(1.0));
+        for (std::size_t i = 0; i < r.db.size(); ++i)
+            REQUIRE(f.db[i] == doctest::Approx(r.db[i]).epsilon(1e-4).scale(1.0));
     }
 };
 
@@ -196,18 +199,10 @@ TEST_CASE("conv + max pool in registers: parameter gradients match finite differ
         for (std::size_t i = 0; i < r.y.size(); ++i) s += static_cast<double>(r.y[i]) * c.pooled_dy[i];
         return s;
     };
-    C::Result r = c.start();
-    std::fill(r.dw.begin(), r.dw.end(), 0.0f);
-    std::fill(r.db.begin(), r.db.end(), 0.0f);
-    std::vector<float> masked(C::pool.out_size());
-    for (std::size_t b = 0; b < c.batch; ++b) {
-        const float* image = c.x.data() + b * odd_conv.image_size();
-        float* y = r.y.data() + b * C::pool.out_size();
-        std::uint32_t* arg = r.argmax.data() + b * C::pool.out_size();
-        C::Kernel::forward_image<Relu>(image, c.w.data(), c.bias.data(), y, arg);
-        Relu::apply_backward(y, c.pooled_dy.data() + b * C::pool.out_size(), masked.data(), C::pool.out_size());
-        C::Kernel::backward_image(image, masked.data(), arg, r.dw.data(), r.db.data());
-    }
+    C::Result zero = c.start();
+    std::fill(zero.dw.begin(), zero.dw.end(), 0.0f);
+    std::fill(zero.db.begin(), zero.db.end(), 0.0f);
+    const C::Result r = c.fused(zero);
     Rng rng(5);
     const testing::GradientTolerance tol{.step = 1e-3f};
     testing::check_coordinates("weights", std::span<float>(c.w), std::span<const float>(r.dw), loss, rng, tol);

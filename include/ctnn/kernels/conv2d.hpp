@@ -71,7 +71,7 @@ inline bool conv_direct(const ConvGeometry& g) noexcept {
 inline bool conv_direct_backward(const ConvGeometry& g) noexcept { return g.patch_size() <= conv_direct_max_patch; }
 
 // The image as the direct path sees it: zero-bordered when the geometry pads.
-inline bool conv_padded(const ConvGeometry& g) noexcept {
+constexpr bool conv_padded(const ConvGeometry& g) noexcept {
     return g.pad_top != 0 || g.pad_left != 0 || (g.out_height - 1) * g.stride + g.kernel_height > g.in_height ||
            (g.out_width - 1) * g.stride + g.kernel_width > g.in_width;
 }

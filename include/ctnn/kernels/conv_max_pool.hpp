@@ -45,10 +45,8 @@ struct ConvMaxPool {
     static constexpr std::size_t window_pixels = K * K;
     static constexpr std::size_t window_accumulators = window_pixels * group_vectors;
 
-    static constexpr bool unpadded = G.pad_top == 0 && G.pad_left == 0 &&
-                                     (G.out_height - 1) * G.stride + G.kernel_height <= G.in_height &&
-                                     (G.out_width - 1) * G.stride + G.kernel_width <= G.in_width;
-    static constexpr bool fusable = taps <= detail::conv_direct_max_patch && unpadded && P.window == P.stride &&
+    static constexpr bool fusable = taps <= detail::conv_direct_max_patch && !detail::conv_padded(G) &&
+                                    P.window == P.stride &&
                                     P.in_height == G.out_height && P.in_width == G.out_width &&
                                     P.channels == Cout && Cout % lanes == 0 && P.out_height > 0 &&
                                     P.out_width > 0 && window_accumulators <= accumulator_budget;
@@ -77,11 +75,6 @@ struct ConvMaxPool {
     using ivec = xsimd::batch<std::int32_t>;
     static_assert(ivec::size == lanes);
 
-    static vec lane_indices() noexcept {
-        alignas(64) float index[lanes];
-        for (std::size_t l = 0; l < lanes; ++l) index[l] = static_cast<float>(l);
-        return vec::load_aligned(index);
-    }
     static ivec lane_offsets() noexcept {
         alignas(64) std::int32_t index[lanes];
         for (std::size_t l = 0; l < lanes; ++l) index[l] = static_cast<std::int32_t>(l);
@@ -93,7 +86,7 @@ struct ConvMaxPool {
     template <class A>
     static void forward_image(const float* image, const float* w, const float* bias, float* y,
                               std::uint32_t* argmax) noexcept {
-        const vec lane = lane_indices();
+        const ivec lane = lane_offsets();
         for (std::size_t py = 0; py < P.out_height; ++py) {
             float* y_row = y + py * P.out_width * Cout;
             for (std::size_t px = 0; px < P.out_width; px += tile_windows) {
@@ -131,7 +124,7 @@ private:
     // `at` is the offset (in the convolution's output image) of the first window's first element.
     template <class A>
     static void forward_tile(const float* base, const float* w, const float* bias, float* y, std::uint32_t* argmax,
-                             std::size_t at, const vec& lane) noexcept {
+                             std::size_t at, const ivec& lane) noexcept {
         constexpr std::size_t V = group_vectors, W = tile_windows, KK = window_pixels;
         vec acc[W][KK][V];
         vec start[V];
@@ -161,19 +154,19 @@ private:
         for (std::size_t i = 0; i < W; ++i)
 #pragma GCC unroll 2
             for (std::size_t v = 0; v < V; ++v) {
-                const vec origin = vec(static_cast<float>(at + i * K * Cout + v * lanes)) + lane;
+                const ivec origin = ivec(static_cast<std::int32_t>(at + i * K * Cout + v * lanes)) + lane;
                 vec best = acc[i][0][v];
-                vec where = origin;
+                ivec where = origin;
 #pragma GCC unroll 16
                 for (std::size_t k = 1; k < KK; ++k) {
                     const auto better = acc[i][k][v] > best;
                     best = xsimd::select(better, acc[i][k][v], best);
-                    where = xsimd::select(better, origin + vec(static_cast<float>(((k / K) * P.in_width + k % K) * Cout)),
-                                          where);
+                    const auto offset = static_cast<std::int32_t>(((k / K) * P.in_width + k % K) * Cout);
+                    const ivec candidate = origin + ivec(offset);
+                    where = xsimd::select(xsimd::bool_cast(better), candidate, where);
                 }
                 best.store_unaligned(y + i * Cout + v * lanes);
-                xsimd::batch_cast<std::int32_t>(where).store_unaligned(
-                    reinterpret_cast<std::int32_t*>(argmax + i * Cout + v * lanes));
+                where.store_unaligned(reinterpret_cast<std::int32_t*>(argmax + i * Cout + v * lanes));
             }
     }
 

@@ -140,13 +140,7 @@ struct Conv2D {
         void backward(const float* x, const float* /*y*/, const float* dy, float* dx, std::size_t n, workspace& ws,
                       GradientTarget target = {}) {
             ws.reserve_for_threads();
-            float* dw = target.at(0, weights_gradient.data());
-            float* db = target.at(patch_size * Cout, bias_gradient.data());
-            // The convolution kernel accumulates tile by tile; its few parameters are cleared first instead.
-            if (!target.accumulates()) {
-                std::fill_n(dw, patch_size * Cout, 0.0f);
-                std::fill_n(db, Cout, 0.0f);
-            }
+            const auto [dw, db] = gradients_to_add_to(target);
             kernels::conv2d_backward(geometry, Cout, x, weights.data(), dy, dw, db, dx, n, ws.scratch.data());
         }
 
@@ -164,12 +158,7 @@ struct Conv2D {
         template <auto Pool>
         void backward_max_pooled(const float* x, const float* pooled_gradient, const std::uint32_t* argmax,
                                  GradientTarget target) noexcept {
-            float* dw = target.at(0, weights_gradient.data());
-            float* db = target.at(patch_size * Cout, bias_gradient.data());
-            if (!target.accumulates()) {
-                std::fill_n(dw, patch_size * Cout, 0.0f);
-                std::fill_n(db, Cout, 0.0f);
-            }
+            const auto [dw, db] = gradients_to_add_to(target);
             kernels::ConvMaxPool<geometry, Cout, Pool>::backward_image(x, pooled_gradient, argmax, dw, db);
         }
 
@@ -179,6 +168,23 @@ struct Conv2D {
             static constexpr std::size_t bias_shape[] = {Cout};
             visit(ParameterView{"weights", flat(weights), flat(weights_gradient), weights_shape});
             visit(ParameterView{"bias", flat(bias), flat(bias_gradient), bias_shape});
+        }
+
+    private:
+        struct GradientPointers {
+            float* weights;
+            float* bias;
+        };
+        // Where target puts the weight and bias gradients, cleared first unless it accumulates: the convolution
+        // kernels add to them tile by tile.
+        GradientPointers gradients_to_add_to(GradientTarget target) noexcept {
+            float* dw = target.at(0, weights_gradient.data());
+            float* db = target.at(patch_size * Cout, bias_gradient.data());
+            if (!target.accumulates()) {
+                std::fill_n(dw, patch_size * Cout, 0.0f);
+                std::fill_n(db, Cout, 0.0f);
+            }
+            return {dw, db};
         }
     };
 };

@@ -91,25 +91,21 @@ struct MaxPool2D {
         template <class P, Activation A>
         void backward_after(P& producer, typename P::workspace& producer_ws, const float* x, const float* y,
                             const float* dy, float* dx, std::size_t n, workspace& ws, GradientTarget target) {
-            constexpr std::size_t px = P::input_shape::size;
-            if constexpr (PoolsInRegisters<P, geometry, A>) {
-                if (dx == nullptr) {
-                    constexpr std::size_t out = output_shape::size;
-                    for (std::size_t b = 0; b < n; ++b) {
-                        A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
-                        const GradientTarget image_target =
-                            b == 0 ? target : GradientTarget{target.destination, GradientUpdate::accumulate};
-                        producer.template backward_max_pooled<geometry>(x + b * px, ws.masked_gradient.data(),
-                                                                        ws.argmax.data() + b * out, image_target);
-                    }
-                    return;
-                }
-            }
+            constexpr std::size_t px = P::input_shape::size, out = output_shape::size;
             for (std::size_t b = 0; b < n; ++b) {
-                unpool_image_after<A>(y, dy, b, ws.produced_gradient.data(), ws);
                 // The first image writes the producer's gradients as the target says, the others add to them.
                 const GradientTarget image_target = b == 0 ? target : GradientTarget{target.destination,
                                                                                      GradientUpdate::accumulate};
+                // A producer that PoolsInRegisters routes the gradient to the winners itself, unless the
+                // producer's input gradient is needed.
+                if constexpr (PoolsInRegisters<P, geometry, A>) {
+                    if (dx == nullptr) {
+                        producer.template backward_max_pooled<geometry>(
+                            x + b * px, gradient_at_maximum<A>(y, dy, b, ws), ws.argmax.data() + b * out, image_target);
+                        continue;
+                    }
+                }
+                unpool_image_after<A>(y, dy, b, ws.produced_gradient.data(), ws);
                 producer.backward(x + b * px, nullptr, ws.produced_gradient.data(), dx ? dx + b * px : nullptr, 1,
                                   producer_ws, image_target);
             }
@@ -127,9 +123,15 @@ struct MaxPool2D {
         template <Activation A>
         void unpool_image_after(const float* y, const float* dy, std::size_t b, float* dx_image,
                                 workspace& ws) noexcept {
+            kernels::max_pool2d_backward(geometry, gradient_at_maximum<A>(y, dy, b, ws),
+                                         ws.argmax.data() + b * output_shape::size, dx_image, 1);
+        }
+        // Image b's gradient with respect to the pooled maximum: A's derivative taken on dy[b] (A's output y[b]).
+        template <Activation A>
+        const float* gradient_at_maximum(const float* y, const float* dy, std::size_t b, workspace& ws) noexcept {
             constexpr std::size_t out = output_shape::size;
             A::apply_backward(y + b * out, dy + b * out, ws.masked_gradient.data(), out);
-            kernels::max_pool2d_backward(geometry, ws.masked_gradient.data(), ws.argmax.data() + b * out, dx_image, 1);
+            return ws.masked_gradient.data();
         }
     };
 };
