@@ -75,6 +75,14 @@ struct ConvMaxPool {
     using ivec = xsimd::batch<std::int32_t>;
     static_assert(ivec::size == lanes);
 
+    // where ? a : b, lane by lane, as a blend of float bits under the float comparison's own mask. xsimd 8's
+    // int32 select for avx512bw also instantiates its 8- and 16-bit blends, which GCC's intrinsic macros reject
+    // at -O0 (the Debug and sanitizer builds); a float blend is the same one instruction and keeps every bit.
+    static ivec select_bits(const xsimd::batch_bool<float>& where, const ivec& a, const ivec& b) noexcept {
+        return xsimd::bitwise_cast<ivec>(
+            xsimd::select(where, xsimd::bitwise_cast<vec>(a), xsimd::bitwise_cast<vec>(b)));
+    }
+
     static ivec lane_offsets() noexcept {
         alignas(64) std::int32_t index[lanes];
         for (std::size_t l = 0; l < lanes; ++l) index[l] = static_cast<std::int32_t>(l);
@@ -163,7 +171,7 @@ private:
                     best = xsimd::select(better, acc[i][k][v], best);
                     const auto offset = static_cast<std::int32_t>(((k / K) * P.in_width + k % K) * Cout);
                     const ivec candidate = origin + ivec(offset);
-                    where = xsimd::select(xsimd::bool_cast(better), candidate, where);
+                    where = select_bits(better, candidate, where);
                 }
                 best.store_unaligned(y + i * Cout + v * lanes);
                 where.store_unaligned(reinterpret_cast<std::int32_t*>(argmax + i * Cout + v * lanes));
