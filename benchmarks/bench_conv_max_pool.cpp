@@ -1,8 +1,8 @@
 // The seed CNN's Conv2D<3,3,1,32>, ReLU, MaxPool2D<2> on 32 images (one training batch), one image at a time as
-// the chain runs them on one thread: kernels::ConvMaxPool (the pooling in registers) against the unfused
-// kernels (conv2d_forward into an 86 KB image, max_pool2d, ReLU; going back ReLU's derivative,
-// max_pool2d_backward into an 86 KB gradient, conv2d_backward without input gradient). Same bits (tests); GFLOP/s
-// count the convolution's products only.
+// the chain runs them on one thread: kernels::ConvMaxPool (the pooling in registers; maxima_only: an inference
+// pass, no argmax) against the unfused kernels (conv2d_forward into an 86 KB image, max_pool2d, ReLU; going back
+// ReLU's derivative, max_pool2d_backward into an 86 KB gradient, conv2d_backward without input gradient). Same
+// bits (tests); GFLOP/s count the convolution's products only.
 
 #include <benchmark/benchmark.h>
 
@@ -49,6 +49,13 @@ void forward_in_registers(Data& d) {
                                     d.y.data() + b * pool.out_size(), d.argmax.data() + b * pool.out_size());
 }
 
+// An inference pass: the maxima alone, no argmax recorded.
+void forward_maxima_only(Data& d) {
+    for (std::size_t b = 0; b < batch; ++b)
+        Kernel::forward_image<ctnn::ReLU::activation>(d.x.data() + b * conv.image_size(), d.w.data(), d.bias.data(),
+                                                      d.y.data() + b * pool.out_size(), nullptr);
+}
+
 void forward_image_by_image(Data& d) {
     for (std::size_t b = 0; b < batch; ++b) {
         float* y = d.y.data() + b * pool.out_size();
@@ -93,6 +100,7 @@ void run(benchmark::State& state) {
 
 const bool registered = [] {
     benchmark::RegisterBenchmark("conv_max_pool_forward/conv1/registers/batch:32", run<forward_in_registers>);
+    benchmark::RegisterBenchmark("conv_max_pool_forward/conv1/maxima_only/batch:32", run<forward_maxima_only>);
     benchmark::RegisterBenchmark("conv_max_pool_forward/conv1/image_by_image/batch:32",
                                  run<forward_image_by_image>);
     benchmark::RegisterBenchmark("conv_max_pool_backward/conv1/registers/batch:32", run<backward_in_registers>);

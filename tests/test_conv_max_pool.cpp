@@ -103,9 +103,20 @@ struct Case {
         return r;
     }
 
+    // The forward pass without argmax (an inference pass), with the activation B.
+    template <class B = Relu>
+    std::vector<float> maxima_only() const {
+        std::vector<float> y(batch * pool.out_size());
+        for (std::size_t b = 0; b < batch; ++b)
+            Kernel::template forward_image<B>(x.data() + b * G.image_size(), w.data(), bias.data(),
+                                              y.data() + b * pool.out_size(), nullptr);
+        return y;
+    }
+
     void check_bits() const {
         const Result a = unfused(), b = fused();
         CHECK(bits(a.y) == bits(b.y));
+        CHECK(bits(a.y) == bits(maxima_only()));
         CHECK(a.argmax == b.argmax);
         CHECK(bits(a.dw) == bits(b.dw));
         CHECK(bits(a.db) == bits(b.db));
@@ -171,6 +182,49 @@ TEST_CASE("conv + max pool in registers: equal values in a window") {
     CHECK(c.fused().argmax[0] == 0);  // window (0, 0), channel 0: four equal outputs, the first recorded
 }
 
+namespace {
+struct Identity {
+    static void apply(const float* x, float* y, std::size_t count) noexcept {
+        if (x != y) std::copy(x, x + count, y);
+    }
+};
+}  // namespace
+
+// Signed zeros compare equal and a NaN compares false: the window's first zero and a NaN that comes first stay,
+// a later NaN loses, with or without argmax, as in max_pool2d (no activation to hide the sign).
+TEST_CASE("conv + max pool in registers: signed zeros and NaN as max_pool2d") {
+    using C = Case<seed_conv, 32, 2>;
+    C c(1, 41);
+    std::fill(c.x.begin(), c.x.end(), -0.0f);
+    std::fill(c.bias.begin(), c.bias.end(), -0.0f);
+    for (float& v : c.w) v = std::abs(v);  // -0 x w stays -0: one +0 input makes the sums it enters +0
+    c.x[0] = 0.0f;            // conv pixel (0, 0) alone sees it: window (0, 0) holds +-0 first, then -+0 three times
+    c.x[7 * 28 + 7] = 0.0f;   // window (2, 2): -+0 three times, then +-0 at conv pixel (5, 5)
+    c.x[19 * 28 + 19] = std::nanf("");  // window (8, 8): a NaN last; window (9, 9): all NaN
+    const auto pool = C::pool;
+    std::vector<float> conv(seed_conv.patch_count() * 32), expected(pool.out_size());
+    std::vector<std::uint32_t> expected_argmax(pool.out_size()), argmax(pool.out_size());
+    std::vector<float> scratch(kernels::conv2d_workspace_size(seed_conv, 32, 1, 1) + 16);
+    float* ws = scratch.data() + (16 - reinterpret_cast<std::uintptr_t>(scratch.data()) / 4 % 16) % 16;
+    kernels::conv2d_forward(seed_conv, 32, c.x.data(), c.w.data(), c.bias.data(), conv.data(), 1, ws, 1);
+    kernels::max_pool2d(pool, conv.data(), expected.data(), expected_argmax.data(), 1);
+    std::vector<float> recorded(pool.out_size());
+    C::Kernel::forward_image<Identity>(c.x.data(), c.w.data(), c.bias.data(), recorded.data(), argmax.data());
+    CHECK(bits(expected) == bits(recorded));
+    CHECK(expected_argmax == argmax);
+    CHECK(bits(expected) == bits(c.maxima_only<Identity>()));
+    // The test can fail: both zeros and NaN reach the pooled output.
+    const auto window = [&](std::size_t py, std::size_t px, std::size_t channel) {
+        return expected[(py * pool.out_width + px) * 32 + channel];
+    };
+    bool both_zeros = false;
+    for (std::size_t ch = 0; ch < 32; ++ch)
+        both_zeros = both_zeros || std::signbit(window(0, 0, ch)) != std::signbit(window(2, 2, ch));
+    CHECK(both_zeros);
+    CHECK(std::isnan(window(9, 9, 0)));
+    CHECK(!std::isnan(window(8, 8, 0)));
+}
+
 TEST_CASE("conv + max pool in registers: naive loops") {
     Case<seed_conv, 32, 2>(2, 11).check_reference();
     Case<odd_conv, 16, 2>(2, 12).check_reference();
@@ -222,7 +276,7 @@ static_assert(PoolsInRegisters<SeedLike::layer_type<0>, SeedLike::layer_type<2>:
               PoolsInRegisters<SecondConv::layer_type<2>, SecondConv::layer_type<4>::geometry, Relu>);
 
 // A training pass as train_step runs it (no input gradient for the network): forward output and parameter
-// gradients, against the layers one after the other on the whole batch.
+// gradients, and an inference pass's output, against the layers one after the other on the whole batch.
 template <class Net>
 void check_training_pass(std::size_t n) {
     const testing::ThreadCount count(1);
@@ -231,11 +285,14 @@ void check_training_pass(std::size_t n) {
     auto fused_net = std::make_unique<Net>(seed(2), n);
     auto reference_net = std::make_unique<Net>(*fused_net);
     typename Net::Workspace ws(n);
+    // An inference pass records no argmax (the kernel's maxima-only path) and gives the same output.
+    const auto inferred = testing::bits_of(fused_net->forward(d.images.data(), n, ws, Pass::inference));
     const auto y = testing::bits_of(fused_net->forward(d.images.data(), n, ws, Pass::training));
     fused_net->backward(d.images.data(), dy.data(), n, ws, Net::layer_count - 1, nullptr, nullptr,
                         GradientUpdate::overwrite);
     const testing::FusionPass reference = testing::layer_by_layer(*reference_net, d, dy);
     CHECK(y == reference.output);
+    CHECK(inferred == reference.output);
     CHECK(testing::bits_of(testing::gradient_values(*fused_net)) == reference.gradients);
 }
 

@@ -51,10 +51,12 @@ struct ConvMaxPool {
                                     P.channels == Cout && Cout % lanes == 0 && P.out_height > 0 &&
                                     P.out_width > 0 && window_accumulators <= accumulator_budget;
 
-    // Windows side by side in one register tile of the forward pass (the last tile of a row is moved left to
-    // end at the row's end, recomputing a window or so rather than taking a ragged edge).
+    // Windows side by side in one register tile of the forward pass; a row's last edge_windows windows make a
+    // narrower tile of their own (one window of 2x2 pixels x 2 vectors is still 8 independent FMA chains, as
+    // many as two FMA units with 4 cycles of latency keep busy).
     static constexpr std::size_t tile_windows =
         std::min<std::size_t>(std::max<std::size_t>(accumulator_budget / window_accumulators, 1), P.out_width);
+    static constexpr std::size_t edge_windows = P.out_width % tile_windows;
     // Taps per register tile of the weight gradient: tap rows x group_vectors accumulators.
     static constexpr std::size_t tap_rows = std::min<std::size_t>(taps, (accumulator_budget + 4) / group_vectors);
 
@@ -90,23 +92,15 @@ struct ConvMaxPool {
     }
 
     // One image: y (the pooled image, A applied) and argmax (each maximum's offset in the convolution's output
-    // image, as max_pool2d records it). w is [taps x Cout] (HWIO), bias [Cout].
+    // image, as max_pool2d records it), or no argmax when it is null (inference: the maxima alone, a third of
+    // the work after the FMAs). w is [taps x Cout] (HWIO), bias [Cout].
     template <class A>
     static void forward_image(const float* image, const float* w, const float* bias, float* y,
                               std::uint32_t* argmax) noexcept {
-        const ivec lane = lane_offsets();
-        for (std::size_t py = 0; py < P.out_height; ++py) {
-            float* y_row = y + py * P.out_width * Cout;
-            for (std::size_t px = 0; px < P.out_width; px += tile_windows) {
-                const std::size_t first = std::min(px, P.out_width - tile_windows);
-                const float* base = image + pixel_offset(py * K, first * K);
-                for (std::size_t c0 = 0; c0 < Cout; c0 += group)
-                    forward_tile<A>(base, w + c0, bias + c0, y_row + first * Cout + c0,
-                                    argmax + (py * P.out_width + first) * Cout + c0,
-                                    (py * K * P.in_width + first * K) * Cout + c0, lane);
-            }
-            A::apply(y_row, y_row, P.out_width * Cout);
-        }
+        if (argmax != nullptr)
+            forward_rows<A, true>(image, w, bias, y, argmax);
+        else
+            forward_rows<A, false>(image, w, bias, y, nullptr);
     }
 
     // One image's weight and bias gradients, added to gw [taps x Cout] and gb [Cout], from the gradient of the
@@ -128,12 +122,46 @@ struct ConvMaxPool {
     }
 
 private:
-    // tile_windows windows of pooled row starting at conv pixel `base`: channels c0 .. c0 + group.
+    template <class A, bool record_argmax>
+    static void forward_rows(const float* image, const float* w, const float* bias, float* y,
+                             std::uint32_t* argmax) noexcept {
+        const ivec lane = lane_offsets();
+        // Windows first .. first + W of pooled row py.
+        const auto tile = [&]<std::size_t W>(std::size_t py, std::size_t first) {
+            const float* base = image + pixel_offset(py * K, first * K);
+            const std::size_t o = (py * P.out_width + first) * Cout;
+            for (std::size_t c0 = 0; c0 < Cout; c0 += group)
+                forward_tile<W, record_argmax>(base, w + c0, bias + c0, y + o + c0,
+                                               record_argmax ? argmax + o + c0 : nullptr,
+                                               (py * K * P.in_width + first * K) * Cout + c0, lane);
+        };
+        for (std::size_t py = 0; py < P.out_height; ++py) {
+            std::size_t px = 0;
+            for (; px + tile_windows <= P.out_width; px += tile_windows)
+                tile.template operator()<tile_windows>(py, px);
+            if constexpr (edge_windows > 0) tile.template operator()<edge_windows>(py, px);
+            float* y_row = y + py * P.out_width * Cout;
+            A::apply(y_row, y_row, P.out_width * Cout);
+        }
+    }
+
+    // Later maximum of a window in raster order: candidate where it is greater than best, else best (so the
+    // first of equal values wins and a NaN candidate loses, max_pool2d's rule). x86's max instruction is
+    // exactly this, with the candidate first.
+    static vec later_if_greater(const vec& candidate, const vec& best) noexcept {
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64)
+        return xsimd::max(candidate, best);
+#else
+        return xsimd::select(candidate > best, candidate, best);
+#endif
+    }
+
+    // W windows of a pooled row starting at conv pixel `base`: channels c0 .. c0 + group.
     // `at` is the offset (in the convolution's output image) of the first window's first element.
-    template <class A>
+    template <std::size_t W, bool record_argmax>
     static void forward_tile(const float* base, const float* w, const float* bias, float* y, std::uint32_t* argmax,
                              std::size_t at, const ivec& lane) noexcept {
-        constexpr std::size_t V = group_vectors, W = tile_windows, KK = window_pixels;
+        constexpr std::size_t V = group_vectors, KK = window_pixels;
         vec acc[W][KK][V];
         vec start[V];
         for (std::size_t v = 0; v < V; ++v) start[v] = vec::load_unaligned(bias + v * lanes);
@@ -167,14 +195,15 @@ private:
                 ivec where = origin;
 #pragma GCC unroll 16
                 for (std::size_t k = 1; k < KK; ++k) {
-                    const auto better = acc[i][k][v] > best;
-                    best = xsimd::select(better, acc[i][k][v], best);
-                    const auto offset = static_cast<std::int32_t>(((k / K) * P.in_width + k % K) * Cout);
-                    const ivec candidate = origin + ivec(offset);
-                    where = select_bits(better, candidate, where);
+                    if constexpr (record_argmax) {
+                        const auto offset = static_cast<std::int32_t>(((k / K) * P.in_width + k % K) * Cout);
+                        where = select_bits(acc[i][k][v] > best, origin + ivec(offset), where);
+                    }
+                    best = later_if_greater(acc[i][k][v], best);
                 }
                 best.store_unaligned(y + i * Cout + v * lanes);
-                where.store_unaligned(reinterpret_cast<std::int32_t*>(argmax + i * Cout + v * lanes));
+                if constexpr (record_argmax)
+                    where.store_unaligned(reinterpret_cast<std::int32_t*>(argmax + i * Cout + v * lanes));
             }
     }
 

@@ -153,7 +153,8 @@ struct Conv2D {
             using Kernel = kernels::ConvMaxPool<geometry, Cout, Pool>;
             for (std::size_t b = 0; b < n; ++b)
                 Kernel::template forward_image<A>(x + b * input_shape::size, weights.data(), bias.data(),
-                                                  y + b * Pool.out_size(), argmax + b * Pool.out_size());
+                                                  y + b * Pool.out_size(),
+                                                  argmax != nullptr ? argmax + b * Pool.out_size() : nullptr);
         }
         template <auto Pool>
         void backward_max_pooled(const float* x, const float* pooled_gradient, const std::uint32_t* argmax,

@@ -84,7 +84,8 @@
 //                          template <auto Pool> static constexpr bool pools_in_registers, true for the pooling
 //                          geometries the layer serves; forward_max_pooled<Pool, A>(x, y, argmax, n): the layer,
 //                          the pooling Pool and then A, with y the pooled output and argmax where each maximum
-//                          came from (as kernels::max_pool2d records it); backward_max_pooled<Pool>(x,
+//                          came from (as kernels::max_pool2d records it; null: not recorded, as in an
+//                          inference pass); backward_max_pooled<Pool>(x,
 //                          pooled_gradient, argmax, target): one sample's parameter gradients (to target) from
 //                          the pooled output's gradient with A's derivative taken, no input gradient. Same bits
 //                          as the layer's passes around the pooling's (Conv2D, kernels/conv_max_pool.hpp).

@@ -75,12 +75,14 @@ struct MaxPool2D {
         // AbsorbsProducer: the sample-separable producer P (a Conv2D), the activation A and this pooling, image by
         // image: P's output image (86 KB for the seed CNN's Conv2D<3,3,1,32>) is pooled while in the core's cache,
         // and in the backward pass its gradient goes straight to P's backward pass.
-        // A producer that PoolsInRegisters computes the pooling with its own output in registers instead.
+        // A producer that PoolsInRegisters computes the pooling with its own output in registers instead, and
+        // records where the maxima came from only in a training pass.
         template <class P, Activation A>
         void forward_after(const P& producer, typename P::workspace& producer_ws, const float* x, float* y,
                            std::size_t n, workspace& ws, Pass pass) const {
             if constexpr (PoolsInRegisters<P, geometry, A>) {
-                producer.template forward_max_pooled<geometry, A>(x, y, ws.argmax.data(), n);
+                producer.template forward_max_pooled<geometry, A>(
+                    x, y, pass == Pass::training ? ws.argmax.data() : nullptr, n);
                 return;
             }
             for (std::size_t b = 0; b < n; ++b) {
