@@ -90,6 +90,9 @@ TEST_CASE("Bf16Inference: the network with its Dense weights rounded, and the sa
     const std::span<const float> expected = rounded->forward(data.images.data(), n, reference_ws);
     REQUIRE(all.size() == n * 10);
     for (std::size_t i = 0; i < all.size(); ++i) REQUIRE(all[i] == doctest::Approx(expected[i]).epsilon(1e-5));
+    // The float layers before the first Dense (one range: the convolution with its pooling) give the network's
+    // own bits.
+    CHECK(testing::bits_of(ws.activation<2>(n)) == testing::bits_of(reference_ws.activation<2>(n)));
 
     // One sample at a time, and in groups of 5: the same bits as the batch of 13.
     for (const std::size_t group : {std::size_t{1}, std::size_t{5}})
