@@ -12,6 +12,7 @@
 
 #include "ctnn/core/cache_sizes.hpp"
 #include "ctnn/kernels/detail/simd.hpp"
+#include "ctnn/kernels/detail/timed_choice.hpp"
 
 namespace ctnn::kernels {
 
@@ -23,13 +24,16 @@ namespace detail {
 // register file (32 vector registers with AVX-512, 16 with AVX2 and SSE).
 inline constexpr std::size_t small_batch_rows_per_pass = 4;
 inline constexpr std::size_t small_batch_block_vectors = lanes == 16 ? 4 : 2;
-// For one or two rows and a W larger than the core's L2 (the seed CNN's Dense<5408,128>, 2.77 MB, streamed from
-// L3 or memory at batch 1), with 32 registers: 8 vectors, a whole 128-column row of W per k, so W is read front
-// to back in one pass instead of one strided pass per column block; the hardware prefetcher then runs ahead of
-// one stream. Where W fits L2 the narrower block was faster (docs/performance.md). Same bits either way: each sum
-// starts at its bias and runs k ascending.
-inline constexpr std::size_t small_batch_stream_vectors = lanes == 16 ? 8 : small_batch_block_vectors;
-inline constexpr std::size_t small_batch_stream_max_rows = 2;
+// For one or two rows, a wide block: as many vectors as the registers hold beside R broadcasts of x (W's loads
+// fold into the FMAs), so more independent sums are in flight and W is read in fewer strided passes (with AVX-512
+// one, a whole 128-column row per k). Where W is larger than the core's L2 (the seed CNN's Dense<5408,128>, 2.77
+// MB, streamed from L3 or memory at batch 1) it was faster on every CPU measured, up to 2x on a Zen 3 with AVX2.
+// Where W fits L2 it was 1.7x faster on a Zen 5, 1.3x on the Zen 3, and 1.2x slower on a Xeon
+// (docs/performance.md), so there the first call of each shape times both (timed_choice.hpp). Same bits either
+// way: each sum starts at its bias and runs k ascending.
+inline constexpr std::size_t small_batch_wide_max_rows = 2;
+template <std::size_t R>
+inline constexpr std::size_t small_batch_wide_vectors = lanes == 16 || R == 1 ? 8 : 4;
 
 // How a kernel reads its weights: `count` (<= lanes) of them at p as a vector, zeros past count.
 struct FloatWeights {
@@ -85,15 +89,25 @@ inline void small_batch_rows_in_blocks(const float* x, const typename Weights::v
     if (j < N) small_batch_block<K, R, 1, Weights>(x, K, w + j, N, bias_at(j), y + j, N, N - j);
 }
 
+// Whether the wide block is faster for this shape where W fits L2: timed once per program, on the first call's
+// own data (x and y do not overlap, so the calls can repeat).
+template <std::size_t K, std::size_t N, std::size_t R, class Weights>
+inline bool wide_block_faster_in_l2(const float* x, const typename Weights::value_type* w, const float* bias,
+                                    float* y) noexcept {
+    static const bool faster = second_is_clearly_faster(
+        [&] { small_batch_rows_in_blocks<K, N, R, small_batch_block_vectors, Weights>(x, w, bias, y); },
+        [&] { small_batch_rows_in_blocks<K, N, R, small_batch_wide_vectors<R>, Weights>(x, w, bias, y); });
+    return faster;
+}
+
 // All N columns of R rows, in the block width for R and for where W lives.
 template <std::size_t K, std::size_t N, std::size_t R, class Weights>
 inline void small_batch_rows(const float* x, const typename Weights::value_type* w, const float* bias,
                              float* y) noexcept {
-    if constexpr (R <= small_batch_stream_max_rows && small_batch_stream_vectors != small_batch_block_vectors &&
-                  N >= small_batch_stream_vectors * lanes) {
+    if constexpr (R <= small_batch_wide_max_rows && N >= small_batch_wide_vectors<R> * lanes) {
         constexpr std::size_t weight_bytes = K * N * sizeof(typename Weights::value_type);
-        if (weight_bytes > cache_sizes().l2) {
-            small_batch_rows_in_blocks<K, N, R, small_batch_stream_vectors, Weights>(x, w, bias, y);
+        if (weight_bytes > cache_sizes().l2 || wide_block_faster_in_l2<K, N, R, Weights>(x, w, bias, y)) {
+            small_batch_rows_in_blocks<K, N, R, small_batch_wide_vectors<R>, Weights>(x, w, bias, y);
             return;
         }
     }
