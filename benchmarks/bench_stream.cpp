@@ -1,7 +1,7 @@
 // What a weight stream can reach on this machine: a SIMD sum over a buffer the size of a seed model's first
 // Dense weights, beside the batch-1 forward of that layer (small_batch_affine), which reads the same bytes once
 // per image. Both report GB/s of the weights; their ratio is how close the batch-1 path is to the stream. The
-// CNN's Dense<5408,128> (2.77 MB) is larger than the L2 of the CPUs seen (1-2 MB), so it streams from L3; the
+// CNN's Dense<5408,128> (2.77 MB) is larger than the L2 of the CPUs seen (0.5-2 MB), so it streams from L3; the
 // MLP's Dense<784,128> (392 KB) stays in L2. A 64 KB buffer (L1/L2) and a 1 GB one (memory, past any L3 seen)
 // frame the figures.
 

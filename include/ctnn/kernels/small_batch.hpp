@@ -90,7 +90,8 @@ inline void small_batch_rows_in_blocks(const float* x, const typename Weights::v
 }
 
 // Whether the wide block is faster for this shape where W fits L2: timed once per program, on the first call's
-// own data (x and y do not overlap, so the calls can repeat).
+// own data (x and y do not overlap, so the calls can repeat). That first call runs the layer as often as
+// TimedChoiceRounds says, for each width.
 template <std::size_t K, std::size_t N, std::size_t R, class Weights>
 inline bool wide_block_faster_in_l2(const float* x, const typename Weights::value_type* w, const float* bias,
                                     float* y) noexcept {
