@@ -31,7 +31,7 @@ cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelW
 cmake --build build/fuzz --target fuzz_all -j 2
 # One target at a time: each uses a core, and the time limit is per target.
 set +e
-ctest --test-dir build/fuzz -L fuzz --output-on-failure
+ctest --test-dir build/fuzz -L fuzz --output-on-failure -j 2
 status=$?
 set -e
 # Executions per target, from libFuzzer's final statistics in ctest's full log.
