@@ -29,7 +29,7 @@ cmake -S . -B build/fuzz -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=RelW
     -DCTNN_FUZZ_SECONDS="$seconds" -DCTNN_BUILD_EXAMPLES=OFF -DCTNN_BUILD_BENCHMARKS=OFF \
     -DCTNN_PACKAGING_TESTS=OFF -DCTNN_INSTALL=OFF
 cmake --build build/fuzz --target fuzz_all -j 2
-# One target at a time: each uses a core, and the time limit is per target.
+# Two targets at a time, one per core (each fuzzer runs on one); the time limit is per target.
 set +e
 ctest --test-dir build/fuzz -L fuzz --output-on-failure -j 2
 status=$?
